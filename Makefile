@@ -1,0 +1,30 @@
+# One command installs and runs the main job (`make run`); one installs and runs the tests
+# (`make test`). Both create a virtual environment in .venv with only Python 3.11 and pip.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+DRAWS ?=
+OUT ?= out
+
+.PHONY: install run test bench clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[test]"
+	touch $@
+
+install: $(VENV)/.installed
+
+run: install
+	$(VENV)/bin/risk validate scenarios/base.yaml
+	$(VENV)/bin/risk run scenarios/base.yaml $(if $(DRAWS),--draws $(DRAWS)) --out $(OUT)/base.nc
+
+test: install
+	$(PY) -m pytest -n 2
+
+bench: install
+	$(PY) benchmarks/bench_simulate.py
+
+clean:
+	rm -rf $(VENV) $(OUT) .pytest_cache

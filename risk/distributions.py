@@ -1,0 +1,575 @@
+"""Probability distributions of scenario parameters.
+
+Each distribution is a small pydantic model, written in a scenario file as a mapping with a
+``dist`` key, either its natural parameters or a 90% interval (``ci90: [lo, hi]``, the 5th
+and 95th percentiles), and the ``source`` and ``note`` an analyst can read::
+
+    ceiling:
+      dist: pert
+      mode: 0.5
+      ci90: [0.35, 0.65]
+      source: Epoch AI via CALIBRATION.md
+      note: about half of inference compute on ASICs by 2030
+
+Every distribution maps uniforms ``u`` in [0, 1) to values through its inverse CDF
+(:meth:`Distribution.ppf`). Closed forms are used where they exist. Beta, PERT and
+truncated normal use :class:`TabulatedPPF`, a table of the exact scipy inverse CDF that is
+checked against it when built and evaluated exactly in the far tails.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from typing import Annotated, Literal, Union
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+from scipy import optimize, special, stats
+
+__all__ = [
+    "Distribution",
+    "DISTRIBUTIONS",
+    "DistributionSpec",
+    "TabulatedPPF",
+    "Fixed",
+    "Normal",
+    "LogNormal",
+    "Uniform",
+    "Triangular",
+    "Pert",
+    "Beta",
+    "TruncNormal",
+    "Choice",
+    "Bernoulli",
+]
+
+CI90_PROBS = (0.05, 0.95)
+_Z95 = float(special.ndtri(0.95))
+_FIT_TOL = 1e-7
+
+
+def _fit(residual, x0, what: str):
+    """Solve ``residual(x) = 0`` for the two parameters of a ci90 fit, or raise ValueError."""
+    sol = optimize.least_squares(residual, x0, xtol=1e-15, ftol=1e-15, gtol=1e-15, max_nfev=2000)
+    if not np.all(np.isfinite(sol.x)) or np.max(np.abs(residual(sol.x))) > _FIT_TOL:
+        raise ValueError(f"no {what} has this 90% interval")
+    return sol.x
+
+
+class TabulatedPPF:
+    """Inverse CDF from a table of exact values: cubic Hermite between nodes, exact in the tails.
+
+    Nodes sit at ``u = k / cells`` for ``tail <= k <= cells - tail``, with the exact value
+    ``ppf(u)`` and slope ``1 / pdf(ppf(u))``; a query outside ``[tail / cells,
+    1 - tail / cells)`` is evaluated with the exact ``ppf``. When built, the table is
+    checked against the exact function at every cell's midpoint; it raises ``ValueError`` if
+    the largest error exceeds ``rtol`` times the distribution's 1%-99% range, and callers
+    then use the exact function.
+
+    Parameters
+    ----------
+    ppf, pdf : callable
+        Exact inverse CDF and density, vectorized.
+    cells : int
+        Number of table cells on [0, 1].
+    tail : int
+        Cells at each end evaluated exactly.
+    rtol : float
+        Largest error allowed, relative to the 1%-99% range.
+
+    Attributes
+    ----------
+    max_error : float
+        Largest error found at the cell midpoints, relative to the 1%-99% range.
+    """
+
+    def __init__(self, ppf, pdf, cells: int = 1 << 12, tail: int = 8, rtol: float = 1e-6):
+        self.ppf, self.cells, self.tail = ppf, cells, tail
+        k = np.arange(tail, cells - tail + 1)
+        x = ppf(k / cells)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            m = 1.0 / cells / pdf(x)
+        x0, x1, m0, m1 = x[:-1], x[1:], m[:-1], m[1:]
+        # x(s) = a + s·(b + s·(c + s·d)) on each cell, s in [0, 1)
+        self.coef = np.stack([x0, m0, 3 * (x1 - x0) - 2 * m0 - m1, 2 * (x0 - x1) + m0 + m1])
+        exact = ppf((k[:-1] + 0.5) / cells)
+        mid = x0 + 0.5 * (m0 + 0.5 * (self.coef[2] + 0.5 * self.coef[3]))
+        spread = float(ppf(0.99) - ppf(0.01)) or 1.0
+        self.max_error = float(np.max(np.abs(mid - exact))) / spread
+        if not np.isfinite(self.max_error) or self.max_error > rtol:
+            raise ValueError(f"table error {self.max_error:.2e} exceeds {rtol:.0e}")
+
+    def __call__(self, u: np.ndarray) -> np.ndarray:
+        u = np.asarray(u, dtype=float)
+        scaled = u * self.cells
+        cell = np.clip(scaled.astype(np.int64), self.tail, self.cells - self.tail - 1)
+        s = scaled - cell
+        i = cell - self.tail
+        a, b, c, d = self.coef
+        out = a[i] + s * (b[i] + s * (c[i] + s * d[i]))
+        tails = (u < self.tail / self.cells) | (u >= 1.0 - self.tail / self.cells)
+        if tails.any():
+            out[tails] = self.ppf(u[tails])
+        return out
+
+
+@functools.lru_cache(maxsize=256)
+def _table(kind: str, args: tuple[float, ...]) -> TabulatedPPF | None:
+    """Cached :class:`TabulatedPPF` of a scipy distribution, or None if it fails its check."""
+    frozen = getattr(stats, kind)(*args)
+    try:
+        return TabulatedPPF(frozen.ppf, frozen.pdf)
+    except ValueError:
+        return None
+
+
+class Distribution(BaseModel):
+    """Common fields and behaviour of all distributions."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    source: str = Field(min_length=1, description="where the figure comes from")
+    note: str = Field(min_length=1, description="the rationale an analyst can read")
+    ci90: tuple[float, float] | None = Field(None, description="5th and 95th percentiles")
+
+    _natural: tuple[str, ...] = ()
+    _ci90_needs: tuple[str, ...] = ()
+    _ci90_allowed: bool = True
+
+    @field_validator("ci90")
+    @classmethod
+    def _ci90_ordered(cls, v):
+        if v is not None and not (math.isfinite(v[0]) and math.isfinite(v[1]) and v[0] < v[1]):
+            raise ValueError(f"ci90 must be two finite numbers [lo, hi] with lo < hi, got {list(v)}")
+        return v
+
+    @model_validator(mode="after")
+    def _natural_or_ci90(self):
+        given = [k for k in self._natural if getattr(self, k) is not None]
+        if self.ci90 is not None:
+            if not self._ci90_allowed:
+                raise ValueError(f"ci90 is not allowed for dist '{self.dist}'; give {', '.join(self._natural)}")
+            extra = [k for k in given if k not in self._ci90_needs]
+            if extra:
+                raise ValueError(
+                    f"give either ci90 or the natural parameters ({', '.join(self._natural)}), "
+                    f"not both: {', '.join(extra)} given with ci90"
+                )
+            missing = [k for k in self._ci90_needs if getattr(self, k) is None]
+            if missing:
+                raise ValueError(f"dist '{self.dist}' with ci90 also needs {', '.join(missing)}")
+            self._fit_ci90(*self.ci90)
+        else:
+            missing = [k for k in self._natural if getattr(self, k) is None and k not in self._optional()]
+            if missing:
+                raise ValueError(
+                    f"dist '{self.dist}' needs {', '.join(missing)}"
+                    + (" (or ci90: [lo, hi])" if self._ci90_allowed else "")
+                )
+        self._check()
+        return self
+
+    @classmethod
+    def _optional(cls) -> tuple[str, ...]:
+        return ()
+
+    def _fit_ci90(self, lo: float, hi: float) -> None:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def _check(self) -> None:
+        """Raise ValueError if the natural parameters are impossible."""
+
+    # --- behaviour ---------------------------------------------------------------
+    def support(self) -> tuple[float, float]:
+        """Smallest and largest value the distribution can take."""
+        raise NotImplementedError
+
+    def frozen(self):
+        """The equivalent frozen scipy.stats distribution (for checks and plots)."""
+        raise NotImplementedError
+
+    def ppf(self, u: np.ndarray) -> np.ndarray:
+        """Inverse CDF at ``u`` in [0, 1), vectorized. Units of the parameter."""
+        return self.frozen().ppf(u)
+
+    @property
+    def is_fixed(self) -> bool:
+        """True if the distribution is a point mass."""
+        lo, hi = self.support()
+        return lo == hi
+
+    def is_integer_valued(self) -> bool:
+        """True if every value the distribution can take is a whole number."""
+        return False
+
+    def describe(self) -> str:
+        """One-line summary: the distribution with its resolved parameters."""
+        fields = {k: getattr(self, k) for k in self._natural if getattr(self, k, None) is not None}
+        text = ", ".join(f"{k}={_fmt(v)}" for k, v in fields.items())
+        if self.ci90 is not None:
+            text += f" (from ci90 [{_fmt(self.ci90[0])}, {_fmt(self.ci90[1])}])"
+        return f"{self.dist}({text})"
+
+
+def _fmt(v) -> str:
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(_fmt(x) for x in v) + "]"
+    return f"{v:.6g}" if isinstance(v, float) else str(v)
+
+
+class Fixed(Distribution):
+    """A point mass: always ``value``."""
+
+    dist: Literal["fixed"]
+    value: float | None = None
+    _natural = ("value",)
+    _ci90_allowed = False
+
+    def support(self):
+        return (self.value, self.value)
+
+    def frozen(self):
+        return stats.randint(int(self.value), int(self.value) + 1) if self.is_integer_valued() else stats.uniform(self.value, 0.0)
+
+    def ppf(self, u):
+        return np.full(np.shape(u), self.value, dtype=float)
+
+    def is_integer_valued(self):
+        return float(self.value).is_integer()
+
+    def _check(self):
+        if not math.isfinite(self.value):
+            raise ValueError(f"value must be finite, got {self.value}")
+
+
+class Normal(Distribution):
+    """Normal with ``mean`` and standard deviation ``sd``."""
+
+    dist: Literal["normal"]
+    mean: float | None = None
+    sd: float | None = None
+    _natural = ("mean", "sd")
+
+    def _fit_ci90(self, lo, hi):
+        self.mean, self.sd = (lo + hi) / 2, (hi - lo) / (2 * _Z95)
+
+    def _check(self):
+        if not self.sd > 0:
+            raise ValueError(f"sd must be > 0, got {self.sd}")
+
+    def support(self):
+        return (-math.inf, math.inf)
+
+    def frozen(self):
+        return stats.norm(self.mean, self.sd)
+
+    def ppf(self, u):
+        return self.mean + self.sd * special.ndtri(u)
+
+
+class LogNormal(Distribution):
+    """Lognormal: ``log(x)`` is normal with mean ``mu`` and standard deviation ``sigma``."""
+
+    dist: Literal["lognormal"]
+    mu: float | None = None
+    sigma: float | None = None
+    _natural = ("mu", "sigma")
+
+    def _fit_ci90(self, lo, hi):
+        if lo <= 0:
+            raise ValueError(f"a lognormal's ci90 must be positive, got [{lo}, {hi}]")
+        self.mu, self.sigma = (math.log(lo) + math.log(hi)) / 2, (math.log(hi) - math.log(lo)) / (2 * _Z95)
+
+    def _check(self):
+        if not self.sigma > 0:
+            raise ValueError(f"sigma must be > 0, got {self.sigma}")
+
+    def support(self):
+        return (0.0, math.inf)
+
+    def frozen(self):
+        return stats.lognorm(self.sigma, scale=math.exp(self.mu))
+
+    def ppf(self, u):
+        return np.exp(self.mu + self.sigma * special.ndtri(u))
+
+
+class Uniform(Distribution):
+    """Uniform on [``min``, ``max``]."""
+
+    dist: Literal["uniform"]
+    min: float | None = None
+    max: float | None = None
+    _natural = ("min", "max")
+
+    def _fit_ci90(self, lo, hi):
+        width = (hi - lo) / 0.9
+        self.min, self.max = lo - 0.05 * width, hi + 0.05 * width
+
+    def _check(self):
+        if not self.min < self.max:
+            raise ValueError(f"min must be < max, got min={self.min}, max={self.max}")
+
+    def support(self):
+        return (self.min, self.max)
+
+    def frozen(self):
+        return stats.uniform(self.min, self.max - self.min)
+
+    def ppf(self, u):
+        return self.min + (self.max - self.min) * np.asarray(u, dtype=float)
+
+
+class _ModeBounded(Distribution):
+    """Distributions on [min, max] with a mode, fitted to a ci90 given the mode."""
+
+    min: float | None = None
+    mode: float | None = None
+    max: float | None = None
+    _natural = ("min", "mode", "max")
+    _ci90_needs = ("mode",)
+
+    def _fit_ci90(self, lo, hi):
+        m, w = self.mode, hi - lo
+        left, right = min(lo, m), max(hi, m)
+
+        def bounds(x):
+            return left - w * math.exp(x[0]), right + w * math.exp(x[1])
+
+        def residual(x):
+            a, b = bounds(x)
+            f = self._frozen_of(a, m, b)
+            return [f.cdf(lo) - CI90_PROBS[0], f.cdf(hi) - CI90_PROBS[1]]
+
+        self.min, self.max = bounds(_fit(residual, [math.log(0.3), math.log(0.3)], f"{self.dist} with mode {m}"))
+
+    def _check(self):
+        if not self.min <= self.mode <= self.max or not self.min < self.max:
+            raise ValueError(
+                f"need min <= mode <= max with min < max, got min={_fmt(self.min)}, mode={_fmt(self.mode)}, max={_fmt(self.max)}"
+            )
+
+    def support(self):
+        return (self.min, self.max)
+
+    def frozen(self):
+        return self._frozen_of(self.min, self.mode, self.max)
+
+
+class Triangular(_ModeBounded):
+    """Triangular on [``min``, ``max``] with peak at ``mode``."""
+
+    dist: Literal["triangular"]
+
+    @staticmethod
+    def _frozen_of(a, m, b):
+        return stats.triang((m - a) / (b - a), loc=a, scale=b - a)
+
+    def ppf(self, u):
+        a, m, b = self.min, self.mode, self.max
+        u = np.asarray(u, dtype=float)
+        c = (m - a) / (b - a)
+        left = a + np.sqrt(u * (b - a) * (m - a))
+        right = b - np.sqrt((1 - u) * (b - a) * (b - m))
+        return np.where(u < c, left, right)
+
+
+class Pert(_ModeBounded):
+    """PERT: a beta on [``min``, ``max``] with mode ``mode``, weight ``shape`` (4) on the mode."""
+
+    dist: Literal["pert"]
+    shape: float = 4.0
+
+    @classmethod
+    def _optional(cls):
+        return ()
+
+    def _frozen_of(self, a, m, b):
+        lam = self.shape
+        return stats.beta(1 + lam * (m - a) / (b - a), 1 + lam * (b - m) / (b - a), loc=a, scale=b - a)
+
+    def _check(self):
+        super()._check()
+        if not self.shape > 0:
+            raise ValueError(f"shape must be > 0, got {self.shape}")
+
+    def ppf(self, u):
+        f = self.frozen()
+        a, b = f.args
+        return _tabulated("beta", (a, b, self.min, self.max - self.min), u)
+
+
+class Beta(Distribution):
+    """Beta with shapes ``a`` and ``b`` on [``min``, ``max``] (default [0, 1])."""
+
+    dist: Literal["beta"]
+    a: float | None = None
+    b: float | None = None
+    min: float = 0.0
+    max: float = 1.0
+    _natural = ("a", "b")
+    _ci90_needs = ()
+
+    def _fit_ci90(self, lo, hi):
+        if not self.min < lo < hi < self.max:
+            raise ValueError(f"ci90 [{lo}, {hi}] must lie inside (min, max) = ({self.min}, {self.max})")
+        scale = self.max - self.min
+        m, s = ((lo + hi) / 2 - self.min) / scale, (hi - lo) / (2 * _Z95) / scale
+        k = max(m * (1 - m) / s**2 - 1, 0.5)
+
+        def residual(x):
+            f = stats.beta(math.exp(x[0]), math.exp(x[1]), loc=self.min, scale=scale)
+            return [f.cdf(lo) - CI90_PROBS[0], f.cdf(hi) - CI90_PROBS[1]]
+
+        self.a, self.b = np.exp(_fit(residual, [math.log(m * k), math.log((1 - m) * k)], "beta on [min, max]")).tolist()
+
+    def _check(self):
+        if not (self.a > 0 and self.b > 0):
+            raise ValueError(f"a and b must be > 0, got a={self.a}, b={self.b}")
+        if not self.min < self.max:
+            raise ValueError(f"min must be < max, got min={self.min}, max={self.max}")
+
+    def support(self):
+        return (self.min, self.max)
+
+    def frozen(self):
+        return stats.beta(self.a, self.b, loc=self.min, scale=self.max - self.min)
+
+    def ppf(self, u):
+        return _tabulated("beta", (self.a, self.b, self.min, self.max - self.min), u)
+
+
+class TruncNormal(Distribution):
+    """Normal with ``mean`` and ``sd`` truncated to [``lower``, ``upper``]."""
+
+    dist: Literal["truncnormal"]
+    mean: float | None = None
+    sd: float | None = None
+    lower: float = -math.inf
+    upper: float = math.inf
+    _natural = ("mean", "sd")
+    _ci90_needs = ()
+
+    def _fit_ci90(self, lo, hi):
+        if not self.lower < lo < hi < self.upper:
+            raise ValueError(f"ci90 [{lo}, {hi}] must lie inside (lower, upper) = ({self.lower}, {self.upper})")
+
+        def residual(x):
+            f = self._frozen_of(x[0], math.exp(x[1]))
+            return [f.cdf(lo) - CI90_PROBS[0], f.cdf(hi) - CI90_PROBS[1]]
+
+        x0 = [(lo + hi) / 2, math.log((hi - lo) / (2 * _Z95))]
+        self.mean, sd = _fit(residual, x0, "truncated normal on [lower, upper]")
+        self.sd = math.exp(sd)
+
+    def _check(self):
+        if not self.sd > 0:
+            raise ValueError(f"sd must be > 0, got {self.sd}")
+        if not self.lower < self.upper:
+            raise ValueError(f"lower must be < upper, got lower={self.lower}, upper={self.upper}")
+        mass = stats.norm.cdf(self.upper, self.mean, self.sd) - stats.norm.cdf(self.lower, self.mean, self.sd)
+        if not mass > 1e-12:
+            raise ValueError(
+                f"[lower, upper] = [{self.lower}, {self.upper}] holds no probability of normal(mean={self.mean}, sd={self.sd})"
+            )
+
+    def _frozen_of(self, mean, sd):
+        return stats.truncnorm((self.lower - mean) / sd, (self.upper - mean) / sd, loc=mean, scale=sd)
+
+    def support(self):
+        return (self.lower, self.upper)
+
+    def frozen(self):
+        return self._frozen_of(self.mean, self.sd)
+
+    def ppf(self, u):
+        f = self.frozen()
+        return _tabulated("truncnorm", (*f.args, self.mean, self.sd), u)
+
+
+class Choice(Distribution):
+    """Discrete choice among ``values`` with ``weights`` (equal if not given)."""
+
+    dist: Literal["choice"]
+    values: list[float] | None = None
+    weights: list[float] | None = None
+    _natural = ("values", "weights")
+    _ci90_allowed = False
+
+    @classmethod
+    def _optional(cls):
+        return ("weights",)
+
+    def _check(self):
+        if not self.values:
+            raise ValueError("values must be a non-empty list of numbers")
+        if not all(math.isfinite(v) for v in self.values):
+            raise ValueError(f"values must be finite, got {self.values}")
+        if self.weights is not None:
+            if len(self.weights) != len(self.values):
+                raise ValueError(f"weights has {len(self.weights)} entries but values has {len(self.values)}")
+            if any(not (w >= 0 and math.isfinite(w)) for w in self.weights) or sum(self.weights) <= 0:
+                raise ValueError(f"weights must be finite, non-negative and not all zero, got {self.weights}")
+
+    def _probs(self) -> np.ndarray:
+        w = np.ones(len(self.values)) if self.weights is None else np.asarray(self.weights, float)
+        return w / w.sum()
+
+    def support(self):
+        return (min(self.values), max(self.values))
+
+    def frozen(self):
+        order = np.argsort(self.values)
+        return stats.rv_discrete(values=(np.asarray(self.values)[order], self._probs()[order]))
+
+    def ppf(self, u):
+        order = np.argsort(self.values, kind="stable")
+        values = np.asarray(self.values, float)[order]
+        cum = np.cumsum(self._probs()[order])
+        cum[-1] = 1.0
+        return values[np.minimum(np.searchsorted(cum, u, side="right"), len(values) - 1)]
+
+    def is_integer_valued(self):
+        return all(float(v).is_integer() for v in self.values)
+
+
+class Bernoulli(Distribution):
+    """1 with probability ``p``, else 0."""
+
+    dist: Literal["bernoulli"]
+    p: float | None = None
+    _natural = ("p",)
+    _ci90_allowed = False
+
+    def _check(self):
+        if not 0 <= self.p <= 1:
+            raise ValueError(f"p must be in [0, 1], got {self.p}")
+
+    def support(self):
+        return (0.0 if self.p < 1 else 1.0, 1.0 if self.p > 0 else 0.0)
+
+    def frozen(self):
+        return stats.bernoulli(self.p)
+
+    def ppf(self, u):
+        return (np.asarray(u) >= 1.0 - self.p).astype(float)
+
+    def is_integer_valued(self):
+        return True
+
+
+def _tabulated(kind: str, args: tuple[float, ...], u) -> np.ndarray:
+    table = _table(kind, tuple(float(a) for a in args))
+    if table is None:
+        return getattr(stats, kind)(*args).ppf(u)
+    return table(u)
+
+
+DISTRIBUTIONS = {c.model_fields["dist"].annotation.__args__[0]: c for c in
+                 (Fixed, Normal, LogNormal, Uniform, Triangular, Pert, Beta, TruncNormal, Choice, Bernoulli)}
+
+DistributionSpec = Annotated[
+    Union[Fixed, Normal, LogNormal, Uniform, Triangular, Pert, Beta, TruncNormal, Choice, Bernoulli],
+    Field(discriminator="dist"),
+]

@@ -1,0 +1,186 @@
+"""The one glossary of names: every scenario parameter and every output variable.
+
+Scenario files, sampled-parameter variables, model arguments and Dataset variables all use
+these names. A parameter is named by its dotted path in a scenario file
+(``asic_adoption.inference.ceiling``); its ``symbol`` is the one of the model
+specification (docs/model.md). Each parameter declares the closed interval its values must
+lie in (``domain``); a distribution whose support leaves that interval is rejected when the
+scenario is validated.
+
+Units: money in USD billions per year ("USD bn"), shares and rates as fractions ("1"),
+compute in compute units ("CU": what USD 1bn bought at base-year GPU prices).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["ParameterInfo", "OutputInfo", "PARAMETERS", "OUTPUTS", "SHOCKS", "parameter_index"]
+
+
+@dataclass(frozen=True)
+class ParameterInfo:
+    """Description of one scenario parameter.
+
+    Attributes
+    ----------
+    path : str
+        Dotted key path in a scenario file.
+    symbol : str
+        Symbol in the model specification.
+    units : str
+        Units of the parameter's values.
+    long_name : str
+        Human-readable name.
+    domain : tuple of float
+        Closed interval ``(lo, hi)`` every value must lie in.
+    integer : bool
+        True if only whole numbers are allowed (lives in years).
+    """
+
+    path: str
+    symbol: str
+    units: str
+    long_name: str
+    domain: tuple[float, float]
+    integer: bool = False
+
+
+@dataclass(frozen=True)
+class OutputInfo:
+    """Description of one simulated output variable (dims draw x year)."""
+
+    name: str
+    units: str
+    long_name: str
+
+
+INF = np.inf
+SHARE = (0.0, 1.0)
+GROWTH = (-0.9, 20.0)
+YEAR = (1990.0, 2100.0)
+
+_P = ParameterInfo
+PARAMETERS: dict[str, ParameterInfo] = {
+    p.path: p
+    for p in [
+        # 1. capex cycle
+        _P("capex.growth_first", "g_1", "1/yr", "hyperscaler capex growth in the first projected year", GROWTH),
+        _P("capex.growth_long", "g_inf", "1/yr", "long-run hyperscaler capex growth", GROWTH),
+        _P("capex.fade_years", "tau_g", "yr", "time constant of the fade from first-year to long-run capex growth", (0.05, 100.0)),
+        _P("capex.volatility", "sigma_g", "1/yr", "standard deviation of the yearly capex-growth shock", (0.0, 2.0)),
+        _P("capex.power_cap", "g_power", "1/yr", "largest one-year capex growth that power and grid connections allow", (0.0, 20.0)),
+        _P("capex.max_cut", "c_max_cut", "1", "deepest one-year capex cut", (0.0, 0.95)),
+        _P("capex.intensity_drift", "v_k", "1/yr", "yearly drift of accelerator spend per dollar of hyperscaler capex", (-0.5, 0.5)),
+        _P("digestion.cut", "delta", "1/yr", "capex growth lost in a digestion year", (0.0, 2.0)),
+        _P("digestion.enter", "p_enter", "1", "probability of entering digestion from a normal year", SHARE),
+        _P("digestion.stay", "p_stay", "1", "probability that a digestion year is followed by another", SHARE),
+        _P("digestion.overbuild_sensitivity", "zeta", "1", "extra entry probability per unit of utilization below the threshold", (0.0, 20.0)),
+        _P("digestion.utilization_threshold", "u_star", "1", "utilization below which overbuilt capacity raises the entry probability", SHARE),
+        # 2. ASIC adoption
+        _P("asic_adoption.inference.start", "s0_inf", "1", "ASIC share of new inference compute units in the base year", SHARE),
+        _P("asic_adoption.inference.ceiling", "S_inf", "1", "long-run ceiling of the ASIC share of new inference compute units", SHARE),
+        _P("asic_adoption.inference.midpoint", "y_mid_inf", "year", "calendar year of the inference S-curve's midpoint", YEAR),
+        _P("asic_adoption.inference.steepness", "k_inf", "1/yr", "steepness of the inference S-curve", (0.01, 20.0)),
+        _P("asic_adoption.training.start", "s0_tr", "1", "ASIC share of new training compute units in the base year", SHARE),
+        _P("asic_adoption.training.ceiling", "S_tr", "1", "long-run ceiling of the ASIC share of new training compute units", SHARE),
+        _P("asic_adoption.training.midpoint", "y_mid_tr", "year", "calendar year of the training S-curve's midpoint", YEAR),
+        _P("asic_adoption.training.steepness", "k_tr", "1/yr", "steepness of the training S-curve", (0.01, 20.0)),
+        # 3. pricing power
+        _P("pricing.elasticity", "epsilon", "1", "cut in NVIDIA's markup premium per unit of ASIC share gained since the base year", (0.0, 50.0)),
+        _P("pricing.moat_start", "mu_0", "1", "software moat (CUDA lock-in) in the base year", SHARE),
+        _P("pricing.moat_decay", "v", "1/yr", "yearly decay rate of the software moat", SHARE),
+        _P("pricing.cost_drift", "c_bar", "1/yr", "mean yearly change of NVIDIA's unit cost (HBM, packaging)", (-0.5, 0.5)),
+        _P("pricing.cost_volatility", "sigma_c", "1/yr", "standard deviation of the yearly unit-cost shock", (0.0, 0.5)),
+        _P("pricing.pass_through", "psi", "1", "share of unit-cost changes passed through to price", SHARE),
+        # 4. compute supply and demand
+        _P("compute.asic_cost_advantage", "rho", "1", "ASIC cost advantage per compute unit against base-year GPU prices", (0.0, 0.95)),
+        _P("compute.hardware_progress", "h", "1/yr", "yearly growth of compute bought per dollar", (0.0, 5.0)),
+        _P("compute.accelerator_life", "L_c", "yr", "years an accelerator stays in the installed base", (1.0, 30.0), integer=True),
+        _P("compute.base_utilization", "u_0", "1", "utilization of installed compute in the base year", (0.01, 1.0)),
+        _P("demand.inference_share_start", "phi_0", "1", "inference share of compute demand in the base year", SHARE),
+        _P("demand.inference_growth_first", "g_first_inf", "1/yr", "growth of inference compute demand in the first projected year", GROWTH),
+        _P("demand.inference_growth_long", "g_long_inf", "1/yr", "long-run growth of inference compute demand", GROWTH),
+        _P("demand.training_growth_first", "g_first_tr", "1/yr", "growth of training compute demand in the first projected year", GROWTH),
+        _P("demand.training_growth_long", "g_long_tr", "1/yr", "long-run growth of training compute demand", GROWTH),
+        _P("demand.fade_years", "tau_D", "yr", "time constant of the fade from first-year to long-run demand growth", (0.05, 100.0)),
+        _P("demand.volatility", "sigma_D", "1/yr", "standard deviation of the yearly demand-growth shocks", (0.0, 5.0)),
+        # 5. NVIDIA
+        _P("nvidia.gpu_share_horizon", "n_H", "1", "NVIDIA share of merchant GPU spend in the horizon year", SHARE),
+        _P("nvidia.opex_growth", "g_O", "1/yr", "yearly growth of NVIDIA's operating expenses", (-0.5, 5.0)),
+        _P("nvidia.other_growth", "g_o", "1/yr", "yearly growth of NVIDIA's revenue outside the data center", (-0.5, 5.0)),
+        # 6. AWS
+        _P("aws.capex_share", "beta", "1", "AWS share of Amazon capex", SHARE),
+        _P("aws.ai_capex_share", "theta", "1", "AI accelerators and servers as a share of AWS capex", SHARE),
+        _P("aws.inhouse_start", "sigma_0", "1", "AWS own-silicon share of its AI compute units in the base year", SHARE),
+        _P("aws.inhouse_speed", "lambda", "1", "AWS own-silicon share gained per unit of market ASIC share gained", (0.0, 20.0)),
+        _P("aws.inhouse_max", "sigma_max", "1", "cap on AWS's own-silicon share", SHARE),
+        _P("aws.server_life", "L_s", "yr", "depreciation life of AI servers", (1.0, 30.0), integer=True),
+        _P("aws.other_life", "L_o", "yr", "depreciation life of other AWS capex (buildings, power)", (1.0, 60.0), integer=True),
+        _P("aws.ai_revenue_start", "R_ai_0", "USD bn", "AWS AI revenue in the base year (not reported)", (0.0, INF)),
+        _P("aws.rental_decline", "d", "1/yr", "yearly decline of the rental price of a compute unit", (-0.5, 0.95)),
+        _P("aws.core_growth", "g_core", "1/yr", "yearly growth of AWS's non-AI revenue", (-0.5, 5.0)),
+        _P("aws.ai_cash_cost", "omega_ai", "1", "cash costs (power, networking) per dollar of AI revenue", SHARE),
+        _P("aws.external.enabled", "B_E", "1", "1 if Amazon sells its chips to other companies' data centers", SHARE, integer=True),
+        _P("aws.external.start_year", "y_E", "year", "calendar year external chip sales start", YEAR),
+        _P("aws.external.ramp_years", "r_E", "yr", "years external chip sales take to reach maturity", (0.25, 50.0)),
+        _P("aws.external.mature_revenue", "E_max", "USD bn", "mature yearly revenue of external chip sales", (0.0, INF)),
+        _P("aws.external.margin", "m_E", "1", "operating margin of external chip sales", (-1.0, 1.0)),
+    ]
+}
+
+
+def parameter_index(path: str) -> int:
+    """Column of ``path`` in the sampled-parameter matrix (glossary order)."""
+    return list(PARAMETERS).index(path)
+
+
+#: Per-year shock streams, each standard normal except ``digestion`` (uniform on [0, 1)).
+SHOCKS: tuple[str, ...] = ("capex", "digestion", "demand_inference", "demand_training", "unit_cost")
+
+_O = OutputInfo
+OUTPUTS: dict[str, OutputInfo] = {
+    o.name: o
+    for o in [
+        _O("capex_hyperscaler", "USD bn", "hyperscaler capex"),
+        _O("accelerator_market", "USD bn", "AI accelerator spend, all buyers"),
+        _O("asic_share_inference", "1", "ASIC share of new inference compute units"),
+        _O("asic_share_training", "1", "ASIC share of new training compute units"),
+        _O("asic_unit_share", "1", "ASIC share of new compute units"),
+        _O("asic_spend_share", "1", "ASIC share of accelerator spend"),
+        _O("inference_share", "1", "inference share of compute demand"),
+        _O("compute_supply", "CU", "installed compute"),
+        _O("compute_demand", "CU", "compute demand"),
+        _O("utilization", "1", "utilization of installed compute"),
+        _O("digestion", "1", "capex digestion year (1) or not (0)"),
+        _O("nvda_price_index", "1", "NVIDIA price per compute unit relative to the base year"),
+        _O("nvda_gross_margin", "1", "NVIDIA gross margin"),
+        _O("nvda_operating_margin", "1", "NVIDIA operating margin"),
+        _O("nvda_revenue", "USD bn", "NVIDIA revenue"),
+        _O("nvda_dc_revenue", "USD bn", "NVIDIA data center revenue"),
+        _O("nvda_gpu_share", "1", "NVIDIA share of merchant GPU spend"),
+        _O("aws_inhouse_share", "1", "AWS own-silicon share of its new AI compute units"),
+        _O("aws_capex_ai", "USD bn", "AWS capex on AI accelerators and servers"),
+        _O("aws_capex_saved", "USD bn", "AWS capex saved by own silicon against an all-GPU fleet"),
+        _O("aws_depreciation", "USD bn", "AWS depreciation"),
+        _O("aws_ai_revenue", "USD bn", "AWS AI revenue"),
+        _O("aws_revenue", "USD bn", "AWS revenue"),
+        _O("aws_operating_margin", "1", "AWS operating margin"),
+        _O("aws_operating_margin_all_gpu", "1", "AWS operating margin had it bought only GPUs"),
+        _O("aws_margin_uplift", "1", "AWS operating-margin uplift from own silicon"),
+        _O("aws_margin_uplift_bp", "bp", "AWS operating-margin uplift from own silicon in basis points"),
+        _O("aws_external_revenue", "USD bn", "AWS revenue from selling its chips externally"),
+    ]
+}
+
+#: Per-draw quantities derived when the base year is calibrated (dims: draw).
+CALIBRATED: dict[str, OutputInfo] = {
+    o.name: o
+    for o in [
+        _O("nvda_gpu_share_base", "1", "NVIDIA share of merchant GPU spend in the base year, calibrated to data center revenue"),
+        _O("aws_history_scale", "1", "scale on the AWS capex history that reproduces base-year depreciation"),
+        _O("aws_cash_cost_core", "1", "AWS cash costs per dollar of core revenue, calibrated to the base-year margin"),
+    ]
+}

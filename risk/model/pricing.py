@@ -1,0 +1,54 @@
+"""Stage 3: NVIDIA's pricing power and gross margin."""
+
+from __future__ import annotations
+
+import numpy as np
+
+#: Smallest one-year growth factor of a quantity driven by normal shocks (unit cost, demand):
+#: no such quantity falls by more than 99% in a year, so it stays positive.
+GROWTH_FACTOR_FLOOR = 0.01
+
+
+def moat(start, decay_compound):
+    """Software moat μ_t = μ_0·(1 - v)^t, given ``decay_compound`` = (1 - v)^t. [1]"""
+    return start * decay_compound
+
+
+def premium_base(gross_margin):
+    """Markup premium over unit cost in the base year, GM_0 / (1 - GM_0). [1]"""
+    return gross_margin / (1.0 - gross_margin)
+
+
+def markup_premium(premium0, elasticity, moat_t, share, share_base):
+    """premium_t = premium_0·max(0, 1 - ε·(1 - μ_t)·max(0, s_t - s_0)). [1]"""
+    return premium0 * np.maximum(0.0, 1.0 - elasticity * (1.0 - moat_t) * np.maximum(0.0, share - share_base))
+
+
+def unit_cost_factor(drift, volatility, shock):
+    """One year's change of the unit cost index, κ_t/κ_{t-1} = max(1 + c̄ + σ_c·ξ_t, floor). [1]"""
+    return np.maximum(1.0 + drift + volatility * shock, GROWTH_FACTOR_FLOOR)
+
+
+def passed_cost(log_unit_cost, pass_through):
+    """The part of the unit cost passed through to price, κ_t^ψ = exp(ψ·log κ_t). [1]"""
+    return np.exp(pass_through * log_unit_cost)
+
+
+def gross_margin(unit_cost, passed, premium):
+    """GM_t = 1 - κ_t^(1-ψ) / (1 + premium_t), with κ^(1-ψ) = κ / κ^ψ. [1]
+
+    Parameters
+    ----------
+    unit_cost : ndarray
+        Unit cost index κ_t, κ_0 = 1. [1]
+    passed : ndarray
+        κ_t^ψ from :func:`passed_cost`. [1]
+    premium : ndarray
+        Markup premium over unit cost. [1]
+    """
+    return 1.0 - unit_cost / passed / (1.0 + premium)
+
+
+def price_index(passed, premium, premium0):
+    """NVIDIA price per compute unit relative to the base year, P_t = κ_t^ψ·(1 + premium_t)/(1 + premium_0). [1]"""
+    return passed * (1.0 + premium) / (1.0 + premium0)

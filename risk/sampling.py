@@ -1,0 +1,148 @@
+"""Random numbers: the per-draw parameter matrix and the per-year shock streams.
+
+Every random number comes from a numpy Generator seeded by a ``SeedSequence(seed,
+spawn_key=key)``, never by seed arithmetic:
+
+* parameters: one column per glossary parameter (:func:`risk.glossary.parameter_index`),
+  fixed or not, so a column's values depend only on the seed, the method and the number of
+  draws; pinning one parameter leaves every other column as it was;
+
+  - ``mc``: independent uniforms, key ``(0, column, block)``, in blocks of
+    :data:`PARAM_BLOCK` draws;
+  - ``lhs``: Latin hypercube, one stratum per draw in every column: a random permutation of
+    the strata plus a uniform jitter, key ``(0, column)``;
+  - ``sobol``: scrambled Sobol points (scipy.stats.qmc.Sobol) over all glossary columns,
+    key ``(0,)``; balanced when draws is a power of 2.
+
+* shocks: stream ``s`` of :data:`risk.glossary.SHOCKS` in blocks of :data:`BLOCK` draws,
+  key ``(1 + s, block)``, filled year by year, so the shocks of a draw do not depend on
+  how the draws are chunked, and extending the horizon keeps the earlier years' shocks.
+
+Uniforms become parameter values through each distribution's inverse CDF.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from concurrent.futures import ThreadPoolExecutor
+from typing import Mapping
+
+import numpy as np
+from scipy.stats import qmc
+
+from .distributions import Distribution
+from .glossary import PARAMETERS, SHOCKS, parameter_index
+
+__all__ = ["BLOCK", "METHODS", "generator", "parameter_uniforms", "sample_parameters", "sample_shocks"]
+
+#: Draws per block of shocks.
+BLOCK = 8192
+#: Draws per block of Monte Carlo parameter uniforms.
+PARAM_BLOCK = 1 << 16
+METHODS = ("mc", "lhs", "sobol")
+
+
+def generator(seed: int, *key: int) -> np.random.Generator:
+    """A PCG64 Generator for ``SeedSequence(seed, spawn_key=key)``."""
+    return np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=key)))
+
+
+def _blocks(start: int, stop: int, size: int = BLOCK):
+    """(block, lo, hi): the blocks of ``size`` draws covering draws ``start`` to ``stop``."""
+    for b in range(start // size, (stop - 1) // size + 1):
+        lo, hi = max(start, b * size), min(stop, (b + 1) * size)
+        yield b, lo - b * size, hi - b * size
+
+
+def parameter_uniforms(method: str, seed: int, draws: int, columns: list[int]) -> np.ndarray:
+    """Uniforms in [0, 1) for the given glossary ``columns``, shape (draws, len(columns)).
+
+    Parameters
+    ----------
+    method : {'mc', 'lhs', 'sobol'}
+    seed : int
+    draws : int
+    columns : list of int
+        Glossary columns (:func:`risk.glossary.parameter_index`).
+    """
+    if method not in METHODS:
+        raise ValueError(f"sampling method '{method}' is not one of: {', '.join(METHODS)}")
+    out = np.empty((draws, len(columns)), order="F")
+    if method in ("mc", "lhs"):
+
+        def fill(k):
+            j = columns[k]
+            if method == "mc":
+                for b, lo, hi in _blocks(0, draws, PARAM_BLOCK):
+                    at = b * PARAM_BLOCK
+                    out[at + lo : at + hi, k] = generator(seed, 0, j, b).random(PARAM_BLOCK)[lo:hi]
+            else:
+                rng = generator(seed, 0, j)
+                out[:, k] = (rng.permutation(draws) + rng.random(draws)) / draws
+
+        _map_threads(fill, range(len(columns)))
+    else:
+        if not columns:
+            return out
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            points = qmc.Sobol(len(PARAMETERS), scramble=True, rng=generator(seed, 0)).random(draws)
+        if draws & (draws - 1):
+            warnings.warn(
+                f"sobol sampling with draws={draws}, not a power of 2, loses the balance of Sobol points; "
+                f"use {1 << (draws - 1).bit_length()} or {1 << (draws.bit_length() - 1)} draws",
+                stacklevel=3,
+            )
+        out[:] = points[:, columns]
+    return out
+
+
+def sample_parameters(
+    distributions: Mapping[str, Distribution], draws: int, seed: int, method: str = "lhs"
+) -> dict[str, np.ndarray]:
+    """Sample every parameter: one array of shape (draws,) per dotted path.
+
+    Fixed parameters are broadcast; the others take a column of
+    :func:`parameter_uniforms` through their inverse CDF.
+    """
+    random_paths = [p for p, d in distributions.items() if not d.is_fixed]
+    uniforms = parameter_uniforms(method, seed, draws, [parameter_index(p) for p in random_paths])
+    values = {path: np.full(draws, float(d.support()[0])) for path, d in distributions.items() if d.is_fixed}
+
+    def transform(k):
+        values[random_paths[k]] = distributions[random_paths[k]].ppf(uniforms[:, k])
+
+    _map_threads(transform, range(len(random_paths)))
+    return {path: values[path] for path in distributions}
+
+
+def _map_threads(func, items) -> None:
+    """Run ``func`` on each item on up to one thread per core (numpy releases the GIL)."""
+    items = list(items)
+    workers = min(len(items), os.cpu_count() or 1)
+    if workers <= 1:
+        for item in items:
+            func(item)
+        return
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        list(pool.map(func, items))
+
+
+def sample_shocks(seed: int, horizon: int, start: int, stop: int) -> dict[str, np.ndarray]:
+    """Per-year shocks for draws ``start`` to ``stop``: stream name to shape (stop - start, horizon).
+
+    Arrays are column-major, so each year's column is contiguous.
+
+    ``digestion`` is uniform on [0, 1); the other streams are standard normal.
+    """
+    out = {}
+    for s, name in enumerate(SHOCKS):
+        arr = np.empty((stop - start, horizon), order="F")
+        for b, lo, hi in _blocks(start, stop):
+            rng = generator(seed, 1 + s, b)
+            block = rng.random((horizon, BLOCK)) if name == "digestion" else rng.standard_normal((horizon, BLOCK))
+            at = b * BLOCK + lo - start
+            arr[at : at + hi - lo] = block[:, lo:hi].T
+        out[name] = arr
+    return out

@@ -1,0 +1,321 @@
+"""Scenario files: schema, loading and validation.
+
+A scenario file is YAML with run settings at the top level and one distribution per model
+parameter, nested by the dotted paths of :data:`risk.glossary.PARAMETERS`::
+
+    name: base
+    base_year: 2025
+    horizon: 7
+    draws: 100000
+    seed: 20251122
+    sampling: lhs
+    capex:
+      growth_first: {dist: pert, mode: 0.65, ci90: [0.55, 0.80], source: ..., note: ...}
+      ...
+
+Validation happens once, here: unknown keys, missing parameters, impossible distributions
+and distributions whose support leaves a parameter's domain are all reported together, each
+with the file, the dotted key path, the bad value and what is allowed (:class:`ScenarioError`).
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+
+from .distributions import DISTRIBUTIONS, Distribution, DistributionSpec
+from .errors import Problem, ScenarioError
+from .glossary import PARAMETERS
+
+__all__ = ["Scenario", "load_scenario", "scenario_from_dict", "SAMPLING_METHODS", "SETTINGS"]
+
+SAMPLING_METHODS = ("mc", "lhs", "sobol")
+
+
+class Settings(BaseModel):
+    """Run settings at the top of a scenario file."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1)
+    description: str = ""
+    base_year: int = Field(2025, ge=1990, le=2100)
+    horizon: int = Field(7, ge=1, le=50)
+    draws: int = Field(10_000, ge=1, le=10**9)
+    seed: int = Field(0, ge=0, lt=2**63)
+    sampling: Literal["mc", "lhs", "sobol"] = "lhs"
+    data: str = Field("data", min_length=1, description="folder of data files, relative to the scenario file")
+
+
+SETTINGS = tuple(Settings.model_fields)
+
+
+def _tree(paths) -> dict:
+    tree: dict = {}
+    for path in paths:
+        node = tree
+        *heads, leaf = path.split(".")
+        for h in heads:
+            node = node.setdefault(h, {})
+        node[leaf] = None
+    return tree
+
+
+def _section_model(name: str, tree: dict):
+    fields = {}
+    for key, sub in tree.items():
+        fields[key] = (DistributionSpec, ...) if sub is None else (_section_model(f"{name}_{key}", sub), ...)
+    return create_model(name, __config__=ConfigDict(extra="forbid"), **fields)
+
+
+PARAMETER_TREE = _tree(PARAMETERS)
+_ScenarioModel = create_model(
+    "ScenarioModel",
+    __base__=Settings,
+    **{k: (_section_model(k, v), ...) for k, v in PARAMETER_TREE.items()},
+)
+
+
+@dataclass
+class Scenario:
+    """A validated scenario: run settings and one distribution per parameter.
+
+    Attributes
+    ----------
+    settings : Settings
+        name, description, base_year, horizon, draws, seed, sampling, data.
+    parameters : dict of str to Distribution
+        One distribution per dotted parameter path, in glossary order.
+    source : str
+        Where the scenario came from (a file path, or "<dict>").
+    data_dir : Path
+        Folder of the data files (base-year actuals and history).
+    raw : dict
+        The document as read, for provenance.
+    """
+
+    settings: Settings
+    parameters: dict[str, Distribution]
+    source: str = "<dict>"
+    data_dir: Path = field(default_factory=lambda: Path("."))
+    raw: dict = field(default_factory=dict)
+    file_sha256: str = ""
+
+    @property
+    def name(self) -> str:
+        return self.settings.name
+
+    def canonical(self) -> dict:
+        """The scenario as plain data, with every distribution's resolved parameters."""
+        out = self.settings.model_dump(exclude={"data"})
+        out["parameters"] = {p: d.model_dump(exclude_none=True) | {"resolved": d.describe()} for p, d in self.parameters.items()}
+        return out
+
+    @property
+    def hash(self) -> str:
+        """SHA-256 of the canonical scenario (settings and parameters, not comments or layout)."""
+        blob = json.dumps(self.canonical(), sort_keys=True, default=str).encode()
+        return hashlib.sha256(blob).hexdigest()
+
+    def describe(self) -> list[tuple[str, str, str, str]]:
+        """Rows of (path, distribution, source, note), one per parameter."""
+        return [(p, d.describe(), d.source, d.note) for p, d in self.parameters.items()]
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """YAML loader that refuses duplicate keys instead of keeping the last one."""
+
+
+def _construct_mapping(loader, node, deep=False):
+    seen = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key!r} (first at line {seen[key] + 1})", key_node.start_mark
+            )
+        seen[key] = key_node.start_mark.line
+    return loader.construct_mapping(node, deep)
+
+
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def read_yaml(path: Path) -> tuple[dict, str]:
+    """Read a YAML mapping; return it and the SHA-256 of the file's bytes."""
+    try:
+        blob = path.read_bytes()
+    except OSError as e:
+        raise ScenarioError(str(path), [Problem("", f"cannot read the file: {e.strerror}")]) from None
+    try:
+        doc = yaml.load(blob.decode("utf-8"), Loader=_UniqueKeyLoader)
+    except UnicodeDecodeError:
+        raise ScenarioError(str(path), [Problem("", "the file is not UTF-8 text")]) from None
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        raise ScenarioError(str(path), [Problem("", f"not valid YAML: {where}{getattr(e, 'problem', None) or e}")]) from None
+    if not isinstance(doc, dict):
+        raise ScenarioError(str(path), [Problem("", f"a scenario must be a YAML mapping of keys to values, got {type(doc).__name__}")])
+    return doc, hashlib.sha256(blob).hexdigest()
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate a scenario file.
+
+    Parameters
+    ----------
+    path : str or Path
+        A YAML scenario file.
+
+    Returns
+    -------
+    Scenario
+
+    Raises
+    ------
+    ScenarioError
+        Naming the file, each bad key path, its value and what is allowed.
+    """
+    path = Path(path)
+    doc, digest = read_yaml(path)
+    scenario = scenario_from_dict(doc, source=str(path), base_dir=path.parent)
+    scenario.file_sha256 = digest
+    return scenario
+
+
+def scenario_from_dict(doc: dict, source: str = "<dict>", base_dir: str | Path = ".") -> Scenario:
+    """Validate a scenario given as a mapping (the parsed YAML)."""
+    try:
+        model = _ScenarioModel.model_validate(doc)
+    except ValidationError as e:
+        raise ScenarioError(source, [_problem(err, doc) for err in e.errors()]) from None
+    settings = Settings.model_validate({k: getattr(model, k) for k in SETTINGS})
+    params = {p: _lookup(model, p) for p in PARAMETERS}
+    problems = [pr for p, d in params.items() if (pr := _domain_problem(p, d))]
+    if problems:
+        raise ScenarioError(source, problems)
+    return Scenario(settings, params, source=source, data_dir=(Path(base_dir) / settings.data), raw=doc)
+
+
+def _lookup(model, path: str):
+    for part in path.split("."):
+        model = getattr(model, part)
+    return model
+
+
+def _domain_problem(path: str, dist: Distribution) -> Problem | None:
+    info = PARAMETERS[path]
+    lo, hi = info.domain
+    slo, shi = dist.support()
+    if info.integer and not dist.is_integer_valued():
+        return Problem(
+            path,
+            f"{info.long_name} takes whole numbers only; use dist fixed, choice or bernoulli with whole-number values, "
+            f"not {dist.describe()}",
+        )
+    if slo < lo or shi > hi:
+        allowed = f"[{lo:g}, {hi:g}]"
+        bounded = "beta, pert, triangular, uniform, truncnormal (with lower/upper) or choice"
+        hint = f"; {dist.dist} has unbounded support, use a bounded distribution ({bounded})" if dist.dist in ("normal", "lognormal") else ""
+        return Problem(
+            path,
+            f"{dist.describe()} takes values in [{slo:g}, {shi:g}], outside the allowed range {allowed} of "
+            f"{info.long_name} [{info.units}]{hint}",
+        )
+    return None
+
+
+# --- error wording -------------------------------------------------------------------------
+
+def _schema_node(loc: tuple) -> tuple[Any, list[str]]:
+    """Walk the schema along ``loc``; return the node reached and the cleaned key path.
+
+    A node is a dict (a section), a distribution class, or None (a settings field or beyond).
+    Discriminator tags that pydantic inserts into ``loc`` are dropped from the path.
+    """
+    node: Any = {**{k: None for k in SETTINGS}, **PARAMETER_TREE}
+    path: list[str] = []
+    for part in loc:
+        if isinstance(node, dict) and part in node:
+            path.append(str(part))
+            node = node[part]
+            if node is None and len(path) > 0 and ".".join(path) in PARAMETERS:
+                node = "distribution"
+        elif node == "distribution" and part in DISTRIBUTIONS:
+            node = DISTRIBUTIONS[part]
+        elif isinstance(node, type) and issubclass(node, Distribution):
+            path.append(str(part))
+            node = None
+        else:
+            path.append(str(part))
+            node = None
+    return node, path
+
+
+def _allowed_keys(node) -> list[str]:
+    if isinstance(node, dict):
+        return list(node)
+    if isinstance(node, type) and issubclass(node, Distribution):
+        return list(node.model_fields)
+    return []
+
+
+def _value_at(doc, loc):
+    for part in loc:
+        if isinstance(doc, dict) and part in doc:
+            doc = doc[part]
+        elif isinstance(doc, list) and isinstance(part, int) and part < len(doc):
+            doc = doc[part]
+        else:
+            return None
+    return doc
+
+
+def suggest(word: str, choices) -> str:
+    """' (did you mean 'x'?)' for the closest of ``choices``, or ''."""
+    close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def _problem(err: dict, doc: dict) -> Problem:
+    loc = tuple(err["loc"])
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        node, path = _schema_node(loc[:-1])
+        key = loc[-1]
+        allowed = _allowed_keys(node)
+        where = ".".join(path + [str(key)])
+        return Problem(where, f"unknown key '{key}'{suggest(key, allowed)}; allowed keys here: {', '.join(allowed)}")
+    node, path = _schema_node(loc)
+    where = ".".join(path)
+    if kind == "missing":
+        parent, _ = _schema_node(loc[:-1])
+        what = "parameter" if where in PARAMETERS else "key"
+        info = f" ({PARAMETERS[where].long_name})" if where in PARAMETERS else ""
+        return Problem(where, f"missing {what}{info}; every parameter needs a distribution")
+    if kind in ("union_tag_invalid", "union_tag_not_found"):
+        value = _value_at(doc, loc)
+        tag = value.get("dist") if isinstance(value, dict) else None
+        allowed = ", ".join(DISTRIBUTIONS)
+        if not isinstance(value, dict):
+            return Problem(where, f"expected a distribution mapping with a 'dist' key, one of: {allowed}", value, True)
+        if tag is None:
+            return Problem(where, f"missing 'dist'; allowed: {allowed}")
+        return Problem(where + ".dist", f"unknown distribution '{tag}'{suggest(tag, DISTRIBUTIONS)}; allowed: {allowed}", tag, True)
+    if kind == "model_type" or kind == "model_attributes_type":
+        return Problem(where, "expected a mapping of keys to values", err.get("input"), True)
+    if kind == "value_error":
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        value = _value_at(doc, loc)
+        return Problem(where, msg, value, value is not None and not isinstance(value, dict))
+    msg = err["msg"]
+    msg = msg[0].lower() + msg[1:] if msg else msg
+    return Problem(where, msg, err.get("input"), "input" in err and not isinstance(err.get("input"), dict))

@@ -1,0 +1,50 @@
+"""Short summaries of a run: key quantiles by year, as a pandas DataFrame."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+__all__ = ["KEY_MARGINS", "summary_years", "quantile_table"]
+
+#: The margins a summary reports by default.
+KEY_MARGINS = ("nvda_gross_margin", "nvda_operating_margin", "aws_operating_margin")
+
+
+def summary_years(ds: xr.Dataset) -> list[int]:
+    """Years worth showing: the first projected year, 2028, 2030 and the horizon, as present."""
+    years = [int(y) for y in ds["year"].values]
+    wanted = [years[1] if len(years) > 1 else years[0], 2028, 2030, years[-1]]
+    return sorted({y for y in wanted if y in years})
+
+
+def quantile_table(
+    ds: xr.Dataset,
+    variables: Sequence[str] = KEY_MARGINS,
+    years: Sequence[int] | None = None,
+    probs: Sequence[float] = (0.05, 0.5, 0.95),
+) -> pd.DataFrame:
+    """Quantiles of ``variables`` in ``years`` over draws.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index (variable, year); one column per probability, named ``P5``, ``P50``...; values
+        in each variable's units.
+    """
+    missing = [v for v in variables if v not in ds]
+    if missing:
+        raise KeyError(f"no variable named {missing[0]!r}; variables include {', '.join(sorted(map(str, ds.data_vars))[:12])}...")
+    years = list(summary_years(ds) if years is None else years)
+    rows = {}
+    for var in variables:
+        da = ds[var].sel(year=years)
+        q = np.quantile(np.asarray(da.values, dtype=float), probs, axis=0)
+        for j, year in enumerate(years):
+            rows[(var, year)] = q[:, j]
+    names = [f"P{100 * p:g}" for p in probs]
+    index = pd.MultiIndex.from_tuples(list(rows), names=["variable", "year"])
+    return pd.DataFrame(np.array(list(rows.values())), index=index, columns=names)
