@@ -1,0 +1,53 @@
+"""Shared fixtures: the base scenario, its data, and scenario variants."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pytest
+
+import risk
+from risk.data import base_data
+from risk.scenario import read_yaml, scenario_from_dict
+
+ROOT = Path(__file__).resolve().parents[1]
+SCENARIOS = ROOT / "scenarios"
+BASE_FILE = SCENARIOS / "base.yaml"
+
+
+@pytest.fixture(scope="session")
+def base_scenario():
+    return risk.load_scenario(BASE_FILE)
+
+
+@pytest.fixture(scope="session")
+def base_doc():
+    return read_yaml(BASE_FILE)[0]
+
+
+@pytest.fixture(scope="session")
+def base():
+    return base_data(SCENARIOS / "data", 2025)
+
+
+def set_path(doc: dict, path: str, value) -> dict:
+    """A copy of ``doc`` with the entry at dotted ``path`` replaced by ``value``."""
+    doc = copy.deepcopy(doc)
+    node = doc
+    *heads, leaf = path.split(".")
+    for h in heads:
+        node = node[h]
+    node[leaf] = value
+    return doc
+
+
+def fixed(value, source="test", note="test") -> dict:
+    return {"dist": "fixed", "value": value, "source": source, "note": note}
+
+
+def variant(doc: dict, **changes) -> risk.Scenario:
+    """Validated scenario from ``doc`` with parameters (dotted path, '__' for '.') replaced."""
+    for key, value in changes.items():
+        doc = set_path(doc, key.replace("__", "."), value)
+    return scenario_from_dict(doc, source="<variant>", base_dir=SCENARIOS)

@@ -1,0 +1,167 @@
+"""A scalar reference implementation of the model (docs/model.md), one draw at a time.
+
+Written from the specification in plain Python floats and dicts keyed by calendar year,
+independently of risk.model. It includes the documented guards: growth factors driven by
+normal shocks floored at 0.01, and AWS's own-silicon share floored at 0.
+"""
+
+from __future__ import annotations
+
+import math
+
+FLOOR = 0.01
+
+
+def _logistic(x: float) -> float:
+    return 1.0 / (1.0 + math.exp(-x))
+
+
+def _w(age: int, life: int) -> float:
+    if age == 0:
+        return 0.5
+    if age < life:
+        return 1.0
+    if age == life:
+        return 0.5
+    return 0.0
+
+
+def reference_path(p: dict, shocks: dict, base, H: int) -> dict:
+    """One draw's path. ``p``: parameter path -> float; ``shocks``: stream -> list of H floats."""
+    Y0 = base.base_year
+    g1, ginf, tau_g = p["capex.growth_first"], p["capex.growth_long"], p["capex.fade_years"]
+    sig_g, g_pow, cmax, vk = p["capex.volatility"], p["capex.power_cap"], p["capex.max_cut"], p["capex.intensity_drift"]
+    delta, p_enter, p_stay = p["digestion.cut"], p["digestion.enter"], p["digestion.stay"]
+    zeta, ustar = p["digestion.overbuild_sensitivity"], p["digestion.utilization_threshold"]
+    s0i, Si, ymi, ki = (p[f"asic_adoption.inference.{k}"] for k in ("start", "ceiling", "midpoint", "steepness"))
+    s0t, St, ymt, kt = (p[f"asic_adoption.training.{k}"] for k in ("start", "ceiling", "midpoint", "steepness"))
+    eps, mu0, v = p["pricing.elasticity"], p["pricing.moat_start"], p["pricing.moat_decay"]
+    cbar, sig_c, psi = p["pricing.cost_drift"], p["pricing.cost_volatility"], p["pricing.pass_through"]
+    rho, h, Lc, u0 = p["compute.asic_cost_advantage"], p["compute.hardware_progress"], int(p["compute.accelerator_life"]), p["compute.base_utilization"]
+    phi0 = p["demand.inference_share_start"]
+    gfi, gli, gft, glt = (p[f"demand.{k}"] for k in ("inference_growth_first", "inference_growth_long", "training_growth_first", "training_growth_long"))
+    tau_D, sig_D = p["demand.fade_years"], p["demand.volatility"]
+    nH, gO, go = p["nvidia.gpu_share_horizon"], p["nvidia.opex_growth"], p["nvidia.other_growth"]
+    beta, theta, sig0, lam, sigmax = (p[f"aws.{k}"] for k in ("capex_share", "ai_capex_share", "inhouse_start", "inhouse_speed", "inhouse_max"))
+    Ls, Lo = int(p["aws.server_life"]), int(p["aws.other_life"])
+    Rai0, d, gcore, wai = p["aws.ai_revenue_start"], p["aws.rental_decline"], p["aws.core_growth"], p["aws.ai_cash_cost"]
+    BE, yE, rE, Emax, mE = (p[f"aws.external.{k}"] for k in ("enabled", "start_year", "ramp_years", "mature_revenue", "margin"))
+
+    # ---- base year and calibration
+    C0 = base.capex_hyperscaler
+    M0 = float(base.market[-1])
+    k0 = M0 / C0
+    alpha = base.amazon_capex / C0
+    s0 = phi0 * s0i + (1 - phi0) * s0t
+    c0 = (1 - s0) + s0 * (1 - rho)
+    GMu = base.nvda_gross_margin + base.nvda_one_off_charges / base.nvda_revenue
+    prem0 = GMu / (1 - GMu)
+    Nv = {int(y): float(m) * (1 + h) ** (int(y) - Y0) / c0 for y, m in zip(base.market_years, base.market)}
+
+    def supply(year):
+        return sum(Nv.get(year - j, 0.0) for j in range(Lc))
+
+    S0 = supply(Y0)
+    Dinf, Dtr = phi0 * u0 * S0, (1 - phi0) * u0 * S0
+    G0 = M0 * (1 - s0) / c0
+    n0 = base.nvda_dc_revenue / G0
+    Ro0 = base.nvda_revenue - base.nvda_dc_revenue
+
+    aws_hist = {int(y): float(a) for y, a in zip(base.aws_capex_years, base.aws_capex)}
+    I = {y: theta * a for y, a in aws_hist.items()}
+    J = {y: (1 - theta) * a for y, a in aws_hist.items()}
+
+    def dep(Iv, Jv, year):
+        return sum(_w(year - y, Ls) * Iv[y] / Ls for y in Iv if y <= year) + sum(
+            _w(year - y, Lo) * Jv[y] / Lo for y in Jv if y <= year
+        )
+
+    f = base.aws_depreciation / dep(I, J, Y0) if base.aws_depreciation is not None else 1.0
+    I = {y: f * x for y, x in I.items()}
+    J = {y: f * x for y, x in J.items()}
+    Icf = dict(I)
+    cA0 = (1 - sig0) + sig0 * (1 - rho)
+    U = {y: I[y] * (1 + h) ** (y - Y0) / cA0 for y in I}
+    SA0 = sum(_w(Y0 - y, Ls) * U[y] for y in U)
+    D0 = dep(I, J, Y0)
+    y0 = Rai0 / (u0 * SA0)
+    Rcore0 = base.aws_revenue - Rai0
+    wc = (base.aws_revenue * (1 - base.aws_operating_margin) - D0 - wai * Rai0) / Rcore0
+
+    out = {}
+
+    def rec(**values):
+        for k, x in values.items():
+            out.setdefault(k, []).append(float(x))
+
+    rec(
+        capex_hyperscaler=C0, accelerator_market=M0, asic_share_inference=s0i, asic_share_training=s0t,
+        asic_unit_share=s0, asic_spend_share=1 - G0 / M0, inference_share=phi0, compute_supply=S0,
+        compute_demand=Dinf + Dtr, utilization=min(1.0, (Dinf + Dtr) / S0), digestion=0, nvda_price_index=1,
+        nvda_gross_margin=base.nvda_gross_margin, nvda_operating_margin=base.nvda_gross_margin - base.nvda_opex / base.nvda_revenue,
+        nvda_revenue=base.nvda_revenue, nvda_dc_revenue=n0 * G0, nvda_gpu_share=n0, aws_inhouse_share=sig0,
+        aws_capex_ai=I[Y0], aws_capex_saved=I[Y0] * (1 / cA0 - 1), aws_depreciation=D0, aws_ai_revenue=Rai0,
+        aws_revenue=base.aws_revenue, aws_operating_margin=base.aws_operating_margin,
+        aws_operating_margin_all_gpu=base.aws_operating_margin, aws_margin_uplift=0, aws_margin_uplift_bp=0,
+        aws_external_revenue=0,
+    )
+    C, R, u, kappa = C0, 0, u0, 1.0
+    for t in range(1, H + 1):
+        Y = Y0 + t
+        prob = p_stay if R == 1 else min(1.0, p_enter + zeta * max(0.0, ustar - u))
+        R = 1 if shocks["digestion"][t - 1] < prob else 0
+        g = ginf + (g1 - ginf) * math.exp(-(t - 1) / tau_g) + sig_g * shocks["capex"][t - 1] - delta * R
+        C = C * min(max(1 + g, 1 - cmax), 1 + g_pow)
+        M = k0 * (1 + vk) ** t * C
+
+        fade = math.exp(-(t - 1) / tau_D)
+        Dinf *= max(1 + gli + (gfi - gli) * fade + sig_D * shocks["demand_inference"][t - 1], FLOOR)
+        Dtr *= max(1 + glt + (gft - glt) * fade + sig_D * shocks["demand_training"][t - 1], FLOOR)
+        phi = Dinf / (Dinf + Dtr)
+
+        ai, at = _logistic(ki * (Y0 - ymi)), _logistic(kt * (Y0 - ymt))
+        si = s0i + (Si - s0i) * (_logistic(ki * (Y - ymi)) - ai) / (1 - ai)
+        st = s0t + (St - s0t) * (_logistic(kt * (Y - ymt)) - at) / (1 - at)
+        s = phi * si + (1 - phi) * st
+
+        mu = mu0 * (1 - v) ** t
+        prem = prem0 * max(0.0, 1 - eps * (1 - mu) * max(0.0, s - s0))
+        kappa *= max(1 + cbar + sig_c * shocks["unit_cost"][t - 1], FLOOR)
+        GM = 1 - kappa ** (1 - psi) / (1 + prem)
+        P = kappa**psi * (1 + prem) / (1 + prem0)
+
+        c = (1 - s) * P + s * (1 - rho)
+        Nv[Y] = M * (1 + h) ** t / c
+        G = M * (1 - s) * P / c
+        S = supply(Y)
+        u = min(1.0, (Dinf + Dtr) / S)
+
+        n = n0 + (nH - n0) * t / H
+        Rnv = n * G + Ro0 * (1 + go) ** t
+        OM = GM - base.nvda_opex * (1 + gO) ** t / Rnv
+
+        A = alpha * C
+        I[Y], J[Y] = theta * beta * A, (1 - theta) * beta * A
+        sig = max(0.0, min(sigmax, sig0 + lam * (s - s0)))
+        cA = (1 - sig) * P + sig * (1 - rho)
+        U[Y] = I[Y] * (1 + h) ** t / cA
+        Icf[Y] = I[Y] * P / cA
+        D, Dcf = dep(I, J, Y), dep(Icf, J, Y)
+        SA = sum(_w(Y - y, Ls) * U[y] for y in U)
+        Rai = y0 * (1 - d) ** t * u * SA
+        Rcore = Rcore0 * (1 + gcore) ** t
+        E = BE * Emax * min(max((Y - yE) / rE, 0.0), 1.0)
+        RA = Rcore + Rai + E
+        cash = wc * Rcore + wai * Rai + (1 - mE) * E
+        OMA, OMcf = 1 - (D + cash) / RA, 1 - (Dcf + cash) / RA
+        rec(
+            capex_hyperscaler=C, accelerator_market=M, asic_share_inference=si, asic_share_training=st,
+            asic_unit_share=s, asic_spend_share=1 - G / M, inference_share=phi, compute_supply=S,
+            compute_demand=Dinf + Dtr, utilization=u, digestion=R, nvda_price_index=P, nvda_gross_margin=GM,
+            nvda_operating_margin=OM, nvda_revenue=Rnv, nvda_dc_revenue=n * G, nvda_gpu_share=n,
+            aws_inhouse_share=sig, aws_capex_ai=I[Y], aws_capex_saved=Icf[Y] - I[Y], aws_depreciation=D,
+            aws_ai_revenue=Rai, aws_revenue=RA, aws_operating_margin=OMA, aws_operating_margin_all_gpu=OMcf,
+            aws_margin_uplift=OMA - OMcf, aws_margin_uplift_bp=(OMA - OMcf) * 1e4, aws_external_revenue=E,
+        )
+    out["_calibrated"] = dict(nvda_gpu_share_base=n0, aws_history_scale=f, aws_cash_cost_core=wc)
+    return out
