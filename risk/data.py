@@ -26,14 +26,14 @@ def _read(path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
     if not path.is_file():
         raise DataError(f"{path}: no such data file")
     try:
-        df = pd.read_csv(path, dtype={"series": str, "period": str, "units": str, "tag": str, "source": str})
+        df = pd.read_csv(path, dtype=str, keep_default_na=False)
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as e:
         raise DataError(f"{path}: cannot be read as CSV: {e}") from None
     missing = [c for c in columns if c not in df.columns]
     if missing:
         raise DataError(f"{path}: missing column(s) {', '.join(missing)}; required: {', '.join(columns)}")
-    values = pd.to_numeric(df["value"], errors="coerce")
-    bad = df.index[values.isna()].tolist()
+    values = pd.to_numeric(df["value"].str.strip(), errors="coerce")
+    bad = df.index[values.isna() | ~np.isfinite(values.fillna(0))].tolist()
     if bad:
         row = bad[0]
         raise DataError(f"{path}: row {row + 2} ({df.at[row, 'series']}): value {df.at[row, 'value']!r} is not a number")

@@ -413,7 +413,7 @@ class Beta(Distribution):
 
     def _fit_ci90(self, lo, hi):
         if not self.min < lo < hi < self.max:
-            raise ValueError(f"ci90 [{lo}, {hi}] must lie inside (min, max) = ({self.min}, {self.max})")
+            raise ValueError(f"ci90 [{lo:g}, {hi:g}] must lie inside (min, max) = ({self.min:g}, {self.max:g})")
         scale = self.max - self.min
         m, s = ((lo + hi) / 2 - self.min) / scale, (hi - lo) / (2 * _Z95) / scale
         k = max(m * (1 - m) / s**2 - 1, 0.5)
@@ -453,7 +453,7 @@ class TruncNormal(Distribution):
 
     def _fit_ci90(self, lo, hi):
         if not self.lower < lo < hi < self.upper:
-            raise ValueError(f"ci90 [{lo}, {hi}] must lie inside (lower, upper) = ({self.lower}, {self.upper})")
+            raise ValueError(f"ci90 [{lo:g}, {hi:g}] must lie inside (lower, upper) = ({self.lower:g}, {self.upper:g})")
 
         def residual(x):
             f = self._frozen_of(x[0], math.exp(x[1]))

@@ -298,9 +298,11 @@ def _problem(err: dict, doc: dict) -> Problem:
     where = ".".join(path)
     if kind == "missing":
         parent, _ = _schema_node(loc[:-1])
-        what = "parameter" if where in PARAMETERS else "key"
-        info = f" ({PARAMETERS[where].long_name})" if where in PARAMETERS else ""
-        return Problem(where, f"missing {what}{info}; every parameter needs a distribution")
+        if where in PARAMETERS:
+            return Problem(where, f"missing parameter ({PARAMETERS[where].long_name}); every parameter needs a distribution")
+        if isinstance(parent, type) and issubclass(parent, Distribution):
+            return Problem(where, f"missing key '{path[-1]}'; every distribution needs a source and a note")
+        return Problem(where, f"missing key '{path[-1]}'")
     if kind in ("union_tag_invalid", "union_tag_not_found"):
         value = _value_at(doc, loc)
         tag = value.get("dist") if isinstance(value, dict) else None
@@ -310,7 +312,16 @@ def _problem(err: dict, doc: dict) -> Problem:
         if tag is None:
             return Problem(where, f"missing 'dist'; allowed: {allowed}")
         return Problem(where + ".dist", f"unknown distribution '{tag}'{suggest(tag, DISTRIBUTIONS)}; allowed: {allowed}", tag, True)
-    if kind == "model_type" or kind == "model_attributes_type":
+    if kind in ("model_type", "model_attributes_type"):
+        if where in PARAMETERS:
+            value = err.get("input")
+            return Problem(
+                where,
+                "expected a distribution: a mapping with 'dist', its parameters or ci90, 'source' and 'note' "
+                f"(for a constant: {{dist: fixed, value: {value}, source: ..., note: ...}})",
+                value,
+                True,
+            )
         return Problem(where, "expected a mapping of keys to values", err.get("input"), True)
     if kind == "value_error":
         msg = str(err["msg"]).removeprefix("Value error, ")

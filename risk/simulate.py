@@ -96,10 +96,10 @@ def simulate(
     draws, seed = int(draws), int(seed)
 
     base = base_data(scenario.data_dir, st.base_year)
-    params = sample_parameters(scenario.parameters, draws, seed, sampling)
-    infeasible = check_feasible(params, base)
+    infeasible = check_feasible({p: d.support() for p, d in scenario.parameters.items()}, base)
     if infeasible:
         raise ScenarioError(scenario.source, [Problem(path, msg) for path, msg in infeasible])
+    params = sample_parameters(scenario.parameters, draws, seed, sampling)
 
     H = st.horizon
     outputs = {name: np.empty((draws, H + 1), dtype=dtype, order="F") for name in OUTPUTS}

@@ -36,28 +36,39 @@ class ModelResult:
     calibrated: dict[str, np.ndarray]
 
 
-def check_feasible(p: Mapping[str, np.ndarray], base: BaseData) -> list[tuple[str, str]]:
-    """Conditions the sampled parameters must meet against the data: (path, message) pairs."""
+def check_feasible(support: Mapping[str, tuple[float, float]], base: BaseData) -> list[tuple[str, str]]:
+    """Conditions the parameters' distributions must meet against the data.
+
+    Parameters
+    ----------
+    support : mapping of str to (float, float)
+        Smallest and largest value of each parameter's distribution, by dotted path.
+    base : BaseData
+
+    Returns
+    -------
+    list of (path, message)
+    """
     problems = []
     n_market = len(base.market_years)
-    life = np.asarray(p["compute.accelerator_life"])
-    if life.max() > n_market:
+    life = support["compute.accelerator_life"][1]
+    if life > n_market:
         problems.append((
             "compute.accelerator_life",
-            f"reaches {life.max():g} years, but accelerator_market history starts in {base.market_years[0]}: "
+            f"reaches {life:g} years, but accelerator_market history starts in {base.market_years[0]}: "
             f"lives up to {n_market} years can be used with base year {base.base_year}",
         ))
-    ai0 = np.asarray(p["aws.ai_revenue_start"])
-    if ai0.max() >= base.aws_revenue:
+    ai0 = support["aws.ai_revenue_start"][1]
+    if ai0 >= base.aws_revenue:
         problems.append((
             "aws.ai_revenue_start",
-            f"reaches {ai0.max():g}, but AWS revenue in {base.base_year} is {base.aws_revenue:g}; it must stay below",
+            f"reaches {ai0:g}, but AWS revenue in {base.base_year} is {base.aws_revenue:g}; it must stay below",
         ))
-    start = np.asarray(p["aws.external.start_year"])
-    if start.min() < base.base_year:
+    start = support["aws.external.start_year"][0]
+    if start < base.base_year:
         problems.append((
             "aws.external.start_year",
-            f"reaches {start.min():g}, before the base year {base.base_year}; external chip sales start after it",
+            f"reaches {start:g}, before the base year {base.base_year}; external chip sales start after it",
         ))
     return problems
 
@@ -237,7 +248,7 @@ def run_model(
         sig = aws.inhouse_share(s, share0, sig0, lam, sig_max)
         cA = compute.blended_cost(sig, P, rho)
         U[:, col] = I[:, col] * f_h / cA
-        I_cf[:, col] = I[:, col] * P / cA
+        I_cf[:, col] = I[:, col] * (P / cA)  # exactly I when the own-silicon share is 0
         D_other = aws.weighted_vintages(J, col, w_o) / L_o
         D_A = aws.weighted_vintages(I, col, w_s) / L_s + D_other
         D_cf = aws.weighted_vintages(I_cf, col, w_s) / L_s + D_other

@@ -1,0 +1,97 @@
+"""Each distribution reproduces itself through its inverse CDF; ci90 fits hit their quantiles."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from pydantic import TypeAdapter
+from scipy import stats
+
+from risk.distributions import DistributionSpec, TabulatedPPF
+
+ADAPTER = TypeAdapter(DistributionSpec)
+META = {"source": "test", "note": "test"}
+
+
+def make(**spec):
+    return ADAPTER.validate_python({**spec, **META})
+
+
+CONTINUOUS = [
+    dict(dist="normal", mean=0.1, sd=0.05),
+    dict(dist="normal", ci90=[0.1, 0.3]),
+    dict(dist="lognormal", mu=3.0, sigma=0.4),
+    dict(dist="lognormal", ci90=[10, 30]),
+    dict(dist="uniform", min=2026, max=2030),
+    dict(dist="uniform", ci90=[0.05, 0.2]),
+    dict(dist="triangular", min=0.0, mode=0.3, max=1.0),
+    dict(dist="triangular", mode=12, ci90=[5, 30]),
+    dict(dist="pert", min=0.2, mode=0.5, max=0.9),
+    dict(dist="pert", mode=0.5, ci90=[0.35, 0.65]),
+    dict(dist="pert", mode=0.76, ci90=[0.60, 0.82]),
+    dict(dist="pert", min=0, mode=0.1, max=1, shape=8),
+    dict(dist="beta", a=2, b=5),
+    dict(dist="beta", a=0.5, b=0.5),
+    dict(dist="beta", ci90=[0.2, 0.4]),
+    dict(dist="beta", a=3, b=2, min=10, max=20),
+    dict(dist="truncnormal", mean=0.2, sd=0.1, lower=0, upper=1),
+    dict(dist="truncnormal", lower=0, ci90=[0.05, 0.3]),
+]
+
+
+@pytest.mark.parametrize("spec", CONTINUOUS, ids=lambda s: f"{s['dist']}-{'ci90' if 'ci90' in s else 'natural'}")
+def test_continuous_reproduce_themselves(spec):
+    d = make(**spec)
+    u = np.random.default_rng(0).random(50_000)
+    x = d.ppf(u)
+    frozen = d.frozen()
+    assert stats.kstest(x, frozen.cdf).pvalue > 0.01
+    # the inverse CDF is the frozen one's, to table accuracy
+    grid = np.linspace(0.0005, 0.9995, 2001)
+    spread = frozen.ppf(0.99) - frozen.ppf(0.01)
+    np.testing.assert_allclose(d.ppf(grid), frozen.ppf(grid), atol=1e-6 * spread, rtol=0)
+    lo, hi = d.support()
+    assert (x >= lo).all() and (x <= hi).all()
+    if "ci90" in spec:
+        np.testing.assert_allclose(frozen.ppf([0.05, 0.95]), spec["ci90"], rtol=1e-6, atol=1e-9)
+
+
+@pytest.mark.parametrize(
+    "spec, values, probs",
+    [
+        (dict(dist="choice", values=[5, 6]), [5, 6], [0.5, 0.5]),
+        (dict(dist="choice", values=[3, 1, 2], weights=[1, 2, 1]), [1, 2, 3], [0.5, 0.25, 0.25]),
+        (dict(dist="bernoulli", p=0.3), [0, 1], [0.7, 0.3]),
+        (dict(dist="fixed", value=0.85), [0.85], [1.0]),
+    ],
+)
+def test_discrete_reproduce_themselves(spec, values, probs):
+    x = make(**spec).ppf(np.random.default_rng(1).random(200_000))
+    freq = [(x == v).mean() for v in values]
+    np.testing.assert_allclose(freq, probs, atol=0.005)
+    assert np.isin(x, values).all()
+
+
+def test_pert_mean_is_the_textbook_formula():
+    d = make(dist="pert", min=0.2, mode=0.5, max=0.9)
+    assert d.frozen().mean() == pytest.approx((0.2 + 4 * 0.5 + 0.9) / 6)
+
+
+def test_ci90_for_uniform_widens_symmetrically():
+    d = make(dist="uniform", ci90=[0, 0.9])
+    assert (d.min, d.max) == pytest.approx((-0.05, 0.95))
+
+
+@pytest.mark.parametrize("frozen", [stats.beta(16.35, 38.9), stats.beta(2, 5), stats.beta(0.5, 0.5), stats.beta(1.2, 3),
+                                    stats.truncnorm(-2.1, np.inf, 0.17, 0.079)])
+def test_tabulated_ppf_accuracy(frozen):
+    table = TabulatedPPF(frozen.ppf, frozen.pdf)
+    u = np.random.default_rng(2).random(100_000)
+    spread = frozen.ppf(0.99) - frozen.ppf(0.01)
+    assert np.abs(table(u) - frozen.ppf(u)).max() <= 1e-6 * spread
+    assert table.max_error <= 1e-6
+
+
+def test_tabulated_ppf_refuses_a_bad_table():
+    with pytest.raises(ValueError, match="table error"):
+        TabulatedPPF(lambda u: np.where(u < 0.5, u, u + 1), lambda x: np.ones_like(x))
