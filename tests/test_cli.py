@@ -1,0 +1,59 @@
+"""The command line: run, validate, error exits."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from typer.testing import CliRunner
+
+import risk
+from risk.cli import app
+
+from conftest import BASE_FILE
+
+runner = CliRunner()
+
+
+def test_run_prints_summary_and_writes_file(tmp_path):
+    out = tmp_path / "base.nc"
+    result = runner.invoke(app, ["run", str(BASE_FILE), "--draws", "2000", "--seed", "9", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    for fragment in ["base: 2,000 draws, seed 9, lhs", "nvda_gross_margin", "nvda_operating_margin", "aws_operating_margin",
+                     "P5", "P50", "P95", "2026", "2030", "2032", f"wrote {out}"]:
+        assert fragment in result.output
+    ds = risk.load_run(out)
+    assert ds.attrs["seed"] == 9 and ds.sizes["draw"] == 2000
+    median = float(ds["nvda_gross_margin"].sel(year=2030).median())
+    assert f"{median:.1%}" in result.output
+
+
+def test_validate_ok_and_invalid(tmp_path):
+    ok = runner.invoke(app, ["validate", str(BASE_FILE)])
+    assert ok.exit_code == 0 and "ok" in ok.output and "56 parameters" in ok.output
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(BASE_FILE.read_text().replace("horizon: 7", "horizn: 7"))
+    result = runner.invoke(app, ["validate", str(BASE_FILE), str(bad)])
+    assert result.exit_code == 2
+    assert "did you mean 'horizon'" in result.output
+
+
+def test_bad_input_exits_2_without_traceback(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(BASE_FILE.read_text().replace("dist: pert", "dist: perrt", 1))
+    proc = subprocess.run([sys.executable, "-m", "risk.cli", "run", str(bad)], capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr + proc.stdout
+    assert "unknown distribution 'perrt' (did you mean 'pert'?)" in proc.stderr
+
+
+def test_bad_option_exits_2(tmp_path):
+    result = runner.invoke(app, ["run", str(BASE_FILE), "--sampling", "halton", "--draws", "10"])
+    assert result.exit_code == 2
+    assert "sampling: must be one of: mc, lhs, sobol (got 'halton')" in result.output
+
+
+def test_version():
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0 and risk.__version__ in result.output
