@@ -76,7 +76,7 @@ def validate(scenarios: list[Path] = typer.Argument(..., help="Scenario files to
         out.print(
             f"[green]ok[/] {path}: scenario '{sc.name}', {len(sc.parameters)} parameters ({n_random} uncertain), "
             f"{sc.settings.horizon} years from {sc.settings.base_year}, hash {sc.hash[:12]}",
-            highlight=False,
+            highlight=False, soft_wrap=True,
         )
     if failed:
         raise typer.Exit(2)
@@ -122,7 +122,8 @@ def run(
     out.print(table)
     if out_file is not None:
         save_run(ds, out_file)
-        out.print(f"wrote {out_file} (scenario hash {ds.attrs['scenario_hash'][:12]}, risk {__version__})", highlight=False)
+        out.print(f"wrote {out_file} (scenario hash {ds.attrs['scenario_hash'][:12]}, risk {__version__})",
+                  highlight=False, soft_wrap=True)
 
 
 if __name__ == "__main__":  # pragma: no cover
