@@ -20,6 +20,7 @@ with the file, the dotted key path, the bad value and what is allowed (:class:`S
 
 from __future__ import annotations
 
+import copy
 import difflib
 import hashlib
 import json
@@ -52,6 +53,7 @@ class Settings(BaseModel):
     seed: int = Field(0, ge=0, lt=2**63)
     sampling: Literal["mc", "lhs", "sobol"] = "lhs"
     data: str = Field("data", min_length=1, description="folder of data files, relative to the scenario file")
+    extends: str | None = Field(None, description="scenario file this one builds on, relative to it")
 
 
 SETTINGS = tuple(Settings.model_fields)
@@ -98,7 +100,13 @@ class Scenario:
     data_dir : Path
         Folder of the data files (base-year actuals and history).
     raw : dict
-        The document as read, for provenance.
+        The document as resolved (parents merged, overrides applied), without ``extends``.
+    file_sha256 : str
+        SHA-256 of the scenario file's bytes.
+    extends : list of str
+        The files this scenario builds on, nearest first.
+    overrides : dict
+        Overrides applied with :meth:`with_overrides`, by dotted path.
     """
 
     settings: Settings
@@ -107,6 +115,8 @@ class Scenario:
     data_dir: Path = field(default_factory=lambda: Path("."))
     raw: dict = field(default_factory=dict)
     file_sha256: str = ""
+    extends: list[str] = field(default_factory=list)
+    overrides: dict = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -114,7 +124,7 @@ class Scenario:
 
     def canonical(self) -> dict:
         """The scenario as plain data, with every distribution's resolved parameters."""
-        out = self.settings.model_dump(exclude={"data"})
+        out = self.settings.model_dump(exclude={"data", "extends"})
         out["parameters"] = {p: d.model_dump(exclude_none=True) | {"resolved": d.describe()} for p, d in self.parameters.items()}
         return out
 
@@ -127,6 +137,87 @@ class Scenario:
     def describe(self) -> list[tuple[str, str, str, str]]:
         """Rows of (path, distribution, source, note), one per parameter."""
         return [(p, d.describe(), d.source, d.note) for p, d in self.parameters.items()]
+
+    def with_overrides(self, overrides: dict) -> "Scenario":
+        """A new scenario with settings or distributions replaced, validated like a file.
+
+        Parameters
+        ----------
+        overrides : dict
+            Dotted path to value. A setting (``draws``), a parameter
+            (``asic_adoption.inference.ceiling``) or one field of a parameter
+            (``pricing.elasticity.mode``). For a parameter: a number makes it fixed; a
+            mapping with ``dist`` replaces it; a mapping without ``dist`` changes only the
+            given fields (``{ci90: [0.5, 0.8]}`` keeps the distribution and its mode).
+
+        Raises
+        ------
+        ScenarioError
+            For an unknown path (with the closest valid one) or an invalid result.
+        """
+        doc = copy.deepcopy(self.raw)
+        problems = []
+        for path, value in overrides.items():
+            problem = _apply_override(doc, path, value)
+            if problem:
+                problems.append(problem)
+        if problems:
+            raise ScenarioError(f"{self.source} (overrides)", problems)
+        new = scenario_from_dict(doc, source=f"{self.source} (overrides)", data_dir=self.data_dir)
+        new.file_sha256, new.extends = self.file_sha256, list(self.extends)
+        new.overrides = {**self.overrides, **overrides}
+        return new
+
+
+def override_paths() -> list[str]:
+    """Every dotted path an override may name: settings, parameters and parameter fields."""
+    fields = sorted({f for cls in DISTRIBUTIONS.values() for f in cls.model_fields})
+    return [s for s in SETTINGS if s != "extends"] + list(PARAMETERS) + [f"{p}.{f}" for p in PARAMETERS for f in fields]
+
+
+def _apply_override(doc: dict, path: str, value) -> Problem | None:
+    """Apply one override to the document in place; a Problem if the path is unknown."""
+    if path in SETTINGS and path != "extends":
+        doc[path] = value
+        return None
+    param, _, fld = path.rpartition(".")
+    if path in PARAMETERS:
+        param, fld = path, None
+    elif param not in PARAMETERS or not any(fld in c.model_fields for c in DISTRIBUTIONS.values()):
+        valid = override_paths()
+        close = difflib.get_close_matches(path, valid, n=1, cutoff=0.6)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        return Problem(path, f"unknown override path '{path}'{hint}; give a setting ({', '.join(s for s in SETTINGS if s != 'extends')}), "
+                             "a parameter path or a parameter's field", value, True)
+    *heads, leaf = param.split(".")
+    node = doc
+    for h in heads:
+        node = node.setdefault(h, {})
+    old = node.get(leaf) if isinstance(node.get(leaf), dict) else {}
+    note = f"overridden: {path} = {value!r}"
+    if fld is not None:
+        value = {fld: value}
+    if not isinstance(value, dict):
+        node[leaf] = {"dist": "fixed", "value": value, "source": "override", "note": note}
+        return None
+    if "dist" in value and value["dist"] != old.get("dist"):
+        node[leaf] = {"source": "override", "note": note, **value}
+        return None
+    new = dict(old)
+    cls = DISTRIBUTIONS.get(new.get("dist"))
+    natural = cls.__private_attributes__["_natural"].default if cls else ()
+    needs = cls.__private_attributes__["_ci90_needs"].default if cls else ()
+    if "ci90" in value:
+        for k in natural:
+            if k not in needs and k not in value:
+                new.pop(k, None)
+    elif any(k in natural and k not in needs for k in value):
+        new.pop("ci90", None)
+    new.update(value)
+    if "note" not in value:
+        new["note"] = f"{old.get('note', '')}; {note}".lstrip("; ")
+    node[leaf] = new
+    return None
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
@@ -186,13 +277,62 @@ def load_scenario(path: str | Path) -> Scenario:
     """
     path = Path(path)
     doc, digest = read_yaml(path)
-    scenario = scenario_from_dict(doc, source=str(path), base_dir=path.parent)
+    chain: list[str] = []
+    if "extends" in doc:
+        doc, chain = _resolve_extends(path, doc, [path.resolve()])
+    data_dir = path.parent / doc.get("data", "data") if isinstance(doc.get("data", "data"), str) else path.parent
+    scenario = scenario_from_dict(doc, source=str(path), data_dir=data_dir)
     scenario.file_sha256 = digest
+    scenario.extends = chain
     return scenario
 
 
-def scenario_from_dict(doc: dict, source: str = "<dict>", base_dir: str | Path = ".") -> Scenario:
-    """Validate a scenario given as a mapping (the parsed YAML)."""
+def _resolve_extends(path: Path, doc: dict, seen: list[Path]) -> tuple[dict, list[str]]:
+    """Merge ``doc`` over the scenario it extends (recursively); return it and the chain of files."""
+    parent_ref = doc["extends"]
+    if not isinstance(parent_ref, str) or not parent_ref:
+        raise ScenarioError(str(path), [Problem("extends", "must be the path of a scenario file, relative to this one", parent_ref, True)])
+    parent = (path.parent / parent_ref)
+    if parent.resolve() in seen:
+        raise ScenarioError(str(path), [Problem("extends", f"circular: {' -> '.join(str(s) for s in seen + [parent.resolve()])}")])
+    if not parent.is_file():
+        raise ScenarioError(str(path), [Problem("extends", f"no scenario file {parent}", parent_ref, True)])
+    parent_doc, _ = read_yaml(parent)
+    chain = [str(parent)]
+    if "extends" in parent_doc:
+        parent_doc, more = _resolve_extends(parent, parent_doc, seen + [parent.resolve()])
+        chain += more
+    else:
+        load_scenario(parent)  # a parent's own errors name the parent file
+    child = {k: v for k, v in doc.items() if k != "extends"}
+    child.setdefault("description", "")
+    return _merge(parent_doc, child), chain
+
+
+def _merge(parent: dict, child: dict) -> dict:
+    """Child over parent: sections merge key by key; a parameter's distribution is replaced whole."""
+    out = copy.deepcopy(parent)
+    for key, value in child.items():
+        if key in PARAMETER_TREE and isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge_section(out[key], value, PARAMETER_TREE[key])
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def _merge_section(parent: dict, child: dict, tree: dict) -> dict:
+    out = copy.deepcopy(parent)
+    for key, value in child.items():
+        sub = tree.get(key)
+        if isinstance(sub, dict) and isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge_section(out[key], value, sub)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def scenario_from_dict(doc: dict, source: str = "<dict>", base_dir: str | Path = ".", data_dir: str | Path | None = None) -> Scenario:
+    """Validate a scenario given as a mapping (the parsed YAML, parents merged)."""
     try:
         model = _ScenarioModel.model_validate(doc)
     except ValidationError as e:
@@ -202,7 +342,9 @@ def scenario_from_dict(doc: dict, source: str = "<dict>", base_dir: str | Path =
     problems = [pr for p, d in params.items() if (pr := _domain_problem(p, d))]
     if problems:
         raise ScenarioError(source, problems)
-    return Scenario(settings, params, source=source, data_dir=(Path(base_dir) / settings.data), raw=doc)
+    data_dir = Path(data_dir) if data_dir is not None else Path(base_dir) / settings.data
+    raw = {k: v for k, v in doc.items() if k != "extends"}
+    return Scenario(settings, params, source=source, data_dir=data_dir, raw=raw)
 
 
 def _lookup(model, path: str):
