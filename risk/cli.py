@@ -50,13 +50,33 @@ def main(
     """risk: distributions, not single forecasts, of NVIDIA and AWS margins."""
 
 
-def _scenario(path: Path):
+def _scenario(path: Path, sets: list[str] | None = None):
+    """Load a scenario or scenario set and apply ``--set PATH=VALUE`` overrides."""
+    import yaml
+
+    from .mixture import is_scenario_set, load_scenario_set
     from .scenario import load_scenario
 
+    overrides = {}
+    for item in sets or []:
+        key, eq, text = item.partition("=")
+        if not eq or not key.strip():
+            _fail(ScenarioError("--set", [_problem_of(item, "expected PATH=VALUE, for example pricing.elasticity='{ci90: [1, 3], mode: 1.8}'")]))
+        try:
+            overrides[key.strip()] = yaml.safe_load(text)
+        except yaml.YAMLError as e:
+            _fail(ScenarioError("--set", [_problem_of(item, f"VALUE is not valid YAML: {getattr(e, 'problem', e)}")]))
     try:
-        return load_scenario(path)
+        sc = load_scenario_set(path) if path.is_file() and is_scenario_set(path) else load_scenario(path)
+        return sc.with_overrides(overrides) if overrides else sc
     except ScenarioError as e:
         _fail(e)
+
+
+def _problem_of(value, message):
+    from .errors import Problem
+
+    return Problem("--set", message, value, True)
 
 
 @app.command()
@@ -90,14 +110,16 @@ def run(
     sampling: Optional[str] = typer.Option(None, "--sampling", help="mc, lhs or sobol (default: the scenario's)."),
     out_file: Optional[Path] = typer.Option(None, "--out", "-o", help="Write the run to this NetCDF file."),
     dtype: str = typer.Option("float32", "--dtype", help="Storage of outputs: float32 or float64."),
+    set_: Optional[list[str]] = typer.Option(None, "--set", help="Override PATH=VALUE (YAML value), repeatable."),
 ):
-    """Simulate a scenario; print P5/P50/P95 of the key margins; optionally save the run."""
+    """Simulate a scenario or scenario set; print P5/P50/P95 of the key margins; optionally save the run."""
     from .io import save_run
+    from .mixture import ScenarioSet
     from .simulate import simulate
     from .summary import quantile_table
 
-    sc = _scenario(scenario)
-    n = draws if draws is not None else sc.settings.draws
+    sc = _scenario(scenario, set_)
+    n = draws if draws is not None else (sc.draws if isinstance(sc, ScenarioSet) else sc.settings.draws)
     start = time.perf_counter()
     try:
         if n >= PROGRESS_FROM and sys.stderr.isatty():
@@ -112,7 +134,7 @@ def run(
         _fail(e)
     elapsed = time.perf_counter() - start
 
-    table = Table(title=f"{sc.name}: {ds.attrs['draws']:,} draws, seed {ds.attrs['seed']}, {ds.attrs['sampling']} "
+    table = Table(title=f"{ds.attrs['scenario']}: {ds.attrs['draws']:,} draws, seed {ds.attrs['seed']}, {ds.attrs['sampling']} "
                         f"({elapsed:.1f} s)", title_justify="left")
     for col in ("variable", "year", "P5", "P50", "P95"):
         table.add_column(col, justify="left" if col == "variable" else "right")
@@ -120,10 +142,115 @@ def run(
     for (var, year), row in q.iterrows():
         table.add_row(var, str(year), *(f"{v:.1%}" for v in row))
     out.print(table)
+    if isinstance(sc, ScenarioSet):
+        _print_by_scenario(ds)
+    elif sc.correlations is not None:
+        _print_correlations(ds, sc)
+    if ds.attrs.get("overrides", "{}") != "{}":
+        out.print(f"overrides: {ds.attrs['overrides']}", highlight=False, soft_wrap=True)
     if out_file is not None:
         save_run(ds, out_file)
         out.print(f"wrote {out_file} (scenario hash {ds.attrs['scenario_hash'][:12]}, risk {__version__})",
                   highlight=False, soft_wrap=True)
+
+
+def _print_by_scenario(ds) -> None:
+    import json
+
+    from .summary import KEY_MARGINS, summary_years
+
+    years = summary_years(ds)
+    draws = json.loads(ds.attrs["scenario_draws"])
+    table = Table(title="medians by scenario (pooled = the weighted mixture)", title_justify="left")
+    table.add_column("scenario")
+    table.add_column("draws", justify="right")
+    cols = [(v, y) for v in KEY_MARGINS for y in years[-2:]]
+    for v, y in cols:
+        table.add_column(f"{v.replace('_operating_margin', ' OM').replace('_gross_margin', ' GM')} {y}", justify="right")
+    groups = ds[list(KEY_MARGINS)].sel(year=years[-2:]).groupby("scenario").median("draw")
+    for name in draws:
+        if name in groups["scenario"].values:
+            g = groups.sel(scenario=name)
+            table.add_row(name, f"{draws[name]:,}", *(f"{float(g[v].sel(year=y)):.1%}" for v, y in cols))
+    pooled = ds[list(KEY_MARGINS)].sel(year=years[-2:]).median("draw")
+    table.add_row("pooled", f"{ds.sizes['draw']:,}", *(f"{float(pooled[v].sel(year=y)):.1%}" for v, y in cols))
+    out.print(table)
+
+
+def _print_correlations(ds, sc) -> None:
+    from .correlation import achieved
+
+    table = Table(title=f"rank correlations ({sc.correlations.copula} copula)", title_justify="left")
+    for col in ("parameter", "with", "target", "achieved"):
+        table.add_column(col, justify="right" if col in ("target", "achieved") else "left")
+    for a, b, target, got in achieved({p: ds[p].values for p in sc.correlations.parameters}, sc.correlations):
+        table.add_row(a, b, f"{target:+.2f}", f"{got:+.3f}")
+    out.print(table)
+
+
+@app.command()
+def scenarios(folder: Path = typer.Argument(Path("scenarios"), help="Folder of scenario files.")):
+    """List the scenario library, each with its story in one line."""
+    from .scenario import read_yaml
+
+    files = sorted(folder.glob("*.yaml"))
+    if not files:
+        _fail(ScenarioError(str(folder), [_problem_of(str(folder), "no scenario files (*.yaml) here")]))
+    table = Table(title=f"scenarios in {folder}", title_justify="left")
+    for col in ("file", "kind", "extends", "story"):
+        table.add_column(col)
+    for f in files:
+        try:
+            doc, _ = read_yaml(f)
+        except ScenarioError as e:
+            table.add_row(f.name, "[red]unreadable[/]", "", str(e.problems[0].message))
+            continue
+        kind = "set: " + ", ".join(doc["scenarios"]) if "scenarios" in doc else "scenario"
+        table.add_row(f.name, kind, str(doc.get("extends", "")), str(doc.get("description", "")))
+    out.print(table)
+
+
+@app.command()
+def compare(
+    runs: list[Path] = typer.Argument(..., help="Two or more saved runs (NetCDF); the first is the reference."),
+    year: Optional[list[int]] = typer.Option(None, "--year", help="Years to compare (default: first projected, 2028, 2030, horizon)."),
+):
+    """Key quantiles and threshold probabilities side by side, differences with Monte Carlo errors, and what changed."""
+    from .compare import compare_runs, scenario_diff
+    from .io import load_run
+
+    if len(runs) < 2:
+        _fail(ScenarioError("compare", [_problem_of([str(r) for r in runs], "give two or more runs")]))
+    loaded = []
+    for r in runs:
+        if not r.is_file():
+            _fail(ScenarioError(str(r), [_problem_of(str(r), "no such run file")]))
+        loaded.append(load_run(r))
+    names = [r.stem for r in runs]
+    result = compare_runs(loaded, names=names, years=year)
+    for var in result.index.get_level_values(0).unique():
+        table = Table(title=var, title_justify="left")
+        table.add_column("year")
+        table.add_column("statistic")
+        for n in names:
+            table.add_column(n, justify="right")
+        for n in names[1:]:
+            table.add_column(f"{n} - {names[0]}", justify="right")
+        for (y, stat), row in result.loc[var].iterrows():
+            cells = [f"{row[n]:.3f} ± {row[f'{n} se']:.3f}" for n in names]
+            cells += [f"{row[f'{n} diff']:+.3f} ± {row[f'{n} diff se']:.3f}" for n in names[1:]]
+            table.add_row(str(y), stat, *cells)
+        out.print(table)
+    for r, ds in zip(runs[1:], loaded[1:]):
+        diff = scenario_diff(loaded[0], ds)
+        table = Table(title=f"what changed: {runs[0].stem} -> {r.stem}", title_justify="left")
+        for col in ("scenario", "path", runs[0].stem, r.stem):
+            table.add_column(col)
+        for row in diff.itertuples(index=False):
+            table.add_row(*(str(x) for x in row))
+        if diff.empty:
+            table.add_row("", "(no difference in assumptions)", "", "")
+        out.print(table)
 
 
 if __name__ == "__main__":  # pragma: no cover

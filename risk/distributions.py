@@ -54,7 +54,74 @@ def _fit(residual, x0, what: str):
     sol = optimize.least_squares(residual, x0, xtol=1e-15, ftol=1e-15, gtol=1e-15, max_nfev=2000)
     if not np.all(np.isfinite(sol.x)) or np.max(np.abs(residual(sol.x))) > _FIT_TOL:
         raise ValueError(f"no {what} has this 90% interval")
-    return sol.x
+    return tuple(float(v) for v in sol.x)
+
+
+def _triangular_cdf(x, a, m, b):
+    if x <= a:
+        return 0.0
+    if x >= b:
+        return 1.0
+    return (x - a) ** 2 / ((b - a) * (m - a)) if x <= m else 1.0 - (b - x) ** 2 / ((b - a) * (b - m))
+
+
+def _pert_cdf(x, a, m, b, lam):
+    if x <= a:
+        return 0.0
+    if x >= b:
+        return 1.0
+    return float(special.betainc(1 + lam * (m - a) / (b - a), 1 + lam * (b - m) / (b - a), (x - a) / (b - a)))
+
+
+@functools.lru_cache(maxsize=1024)
+def _fit_mode_bounded(kind: str, mode: float, lo: float, hi: float, shape: float) -> tuple[float, float]:
+    """(min, max) of a triangular or PERT with ``mode`` whose 5th and 95th percentiles are lo, hi."""
+    w = hi - lo
+    left, right = min(lo, mode), max(hi, mode)
+
+    def bounds(x):
+        return left - w * math.exp(x[0]), right + w * math.exp(x[1])
+
+    def cdf(x, a, b):
+        return _triangular_cdf(x, a, mode, b) if kind == "triangular" else _pert_cdf(x, a, mode, b, shape)
+
+    def residual(x):
+        a, b = bounds(x)
+        return [cdf(lo, a, b) - CI90_PROBS[0], cdf(hi, a, b) - CI90_PROBS[1]]
+
+    return bounds(_fit(residual, [math.log(0.3), math.log(0.3)], f"{kind} with mode {mode:g}"))
+
+
+@functools.lru_cache(maxsize=1024)
+def _fit_beta(lo: float, hi: float, low: float, high: float) -> tuple[float, float]:
+    """Shapes (a, b) of a beta on [low, high] whose 5th and 95th percentiles are lo, hi."""
+    scale = high - low
+    m, s = ((lo + hi) / 2 - low) / scale, (hi - lo) / (2 * _Z95) / scale
+    k = max(m * (1 - m) / s**2 - 1, 0.5)
+    ulo, uhi = (lo - low) / scale, (hi - low) / scale
+
+    def residual(x):
+        a, b = math.exp(x[0]), math.exp(x[1])
+        return [special.betainc(a, b, ulo) - CI90_PROBS[0], special.betainc(a, b, uhi) - CI90_PROBS[1]]
+
+    x = _fit(residual, [math.log(m * k), math.log((1 - m) * k)], "beta on [min, max]")
+    return math.exp(x[0]), math.exp(x[1])
+
+
+@functools.lru_cache(maxsize=1024)
+def _fit_truncnormal(lo: float, hi: float, lower: float, upper: float) -> tuple[float, float]:
+    """(mean, sd) of a normal truncated to [lower, upper] whose 5th and 95th percentiles are lo, hi."""
+
+    def cdf(x, mean, sd):
+        a, b = special.ndtr((lower - mean) / sd), special.ndtr((upper - mean) / sd)
+        return (special.ndtr((x - mean) / sd) - a) / (b - a)
+
+    def residual(x):
+        sd = math.exp(x[1])
+        return [cdf(lo, x[0], sd) - CI90_PROBS[0], cdf(hi, x[0], sd) - CI90_PROBS[1]]
+
+    mean, log_sd = _fit(residual, [(lo + hi) / 2, math.log((hi - lo) / (2 * _Z95))], "truncated normal on [lower, upper]")
+    return mean, math.exp(log_sd)
 
 
 class TabulatedPPF:
@@ -331,18 +398,7 @@ class _ModeBounded(Distribution):
     _ci90_needs = ("mode",)
 
     def _fit_ci90(self, lo, hi):
-        m, w = self.mode, hi - lo
-        left, right = min(lo, m), max(hi, m)
-
-        def bounds(x):
-            return left - w * math.exp(x[0]), right + w * math.exp(x[1])
-
-        def residual(x):
-            a, b = bounds(x)
-            f = self._frozen_of(a, m, b)
-            return [f.cdf(lo) - CI90_PROBS[0], f.cdf(hi) - CI90_PROBS[1]]
-
-        self.min, self.max = bounds(_fit(residual, [math.log(0.3), math.log(0.3)], f"{self.dist} with mode {m}"))
+        self.min, self.max = _fit_mode_bounded(self.dist, float(self.mode), lo, hi, float(getattr(self, "shape", 4.0)))
 
     def _check(self):
         if not self.min <= self.mode <= self.max or not self.min < self.max:
@@ -414,15 +470,7 @@ class Beta(Distribution):
     def _fit_ci90(self, lo, hi):
         if not self.min < lo < hi < self.max:
             raise ValueError(f"ci90 [{lo:g}, {hi:g}] must lie inside (min, max) = ({self.min:g}, {self.max:g})")
-        scale = self.max - self.min
-        m, s = ((lo + hi) / 2 - self.min) / scale, (hi - lo) / (2 * _Z95) / scale
-        k = max(m * (1 - m) / s**2 - 1, 0.5)
-
-        def residual(x):
-            f = stats.beta(math.exp(x[0]), math.exp(x[1]), loc=self.min, scale=scale)
-            return [f.cdf(lo) - CI90_PROBS[0], f.cdf(hi) - CI90_PROBS[1]]
-
-        self.a, self.b = np.exp(_fit(residual, [math.log(m * k), math.log((1 - m) * k)], "beta on [min, max]")).tolist()
+        self.a, self.b = _fit_beta(lo, hi, float(self.min), float(self.max))
 
     def _check(self):
         if not (self.a > 0 and self.b > 0):
@@ -454,14 +502,7 @@ class TruncNormal(Distribution):
     def _fit_ci90(self, lo, hi):
         if not self.lower < lo < hi < self.upper:
             raise ValueError(f"ci90 [{lo:g}, {hi:g}] must lie inside (lower, upper) = ({self.lower:g}, {self.upper:g})")
-
-        def residual(x):
-            f = self._frozen_of(x[0], math.exp(x[1]))
-            return [f.cdf(lo) - CI90_PROBS[0], f.cdf(hi) - CI90_PROBS[1]]
-
-        x0 = [(lo + hi) / 2, math.log((hi - lo) / (2 * _Z95))]
-        self.mean, sd = _fit(residual, x0, "truncated normal on [lower, upper]")
-        self.sd = math.exp(sd)
+        self.mean, self.sd = _fit_truncnormal(lo, hi, float(self.lower), float(self.upper))
 
     def _check(self):
         if not self.sd > 0:

@@ -92,22 +92,31 @@ def parameter_uniforms(method: str, seed: int, draws: int, columns: list[int]) -
             warnings.warn(
                 f"sobol sampling with draws={draws}, not a power of 2, loses the balance of Sobol points; "
                 f"use {1 << (draws - 1).bit_length()} or {1 << (draws.bit_length() - 1)} draws",
-                stacklevel=3,
+                stacklevel=4,
             )
         out[:] = points[:, columns]
     return out
 
 
 def sample_parameters(
-    distributions: Mapping[str, Distribution], draws: int, seed: int, method: str = "lhs"
+    distributions: Mapping[str, Distribution], draws: int, seed: int, method: str = "lhs", correlations=None
 ) -> dict[str, np.ndarray]:
     """Sample every parameter: one array of shape (draws,) per dotted path.
 
     Fixed parameters are broadcast; the others take a column of
-    :func:`parameter_uniforms` through their inverse CDF.
+    :func:`parameter_uniforms` through their inverse CDF. With ``correlations`` (a
+    :class:`risk.correlation.Correlations`), the named columns first go through its copula;
+    the t copula's χ² variable has its own stream, key ``(0, 10_000)``.
     """
     random_paths = [p for p, d in distributions.items() if not d.is_fixed]
     uniforms = parameter_uniforms(method, seed, draws, [parameter_index(p) for p in random_paths])
+    if correlations is not None:
+        from .correlation import apply_copula, repaired_spearman
+
+        cols = [random_paths.index(p) for p in correlations.parameters]
+        chi2 = generator(seed, 0, 10_000).random(draws) if correlations.copula == "t" else None
+        uniforms[:, cols] = apply_copula(uniforms[:, cols], repaired_spearman(correlations), correlations.copula,
+                                         correlations.dof, chi2)
     values = {path: np.full(draws, float(d.support()[0])) for path, d in distributions.items() if d.is_fixed}
 
     def transform(k):

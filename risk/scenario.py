@@ -28,9 +28,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
+from .correlation import Correlations, check_correlation
 from .distributions import DISTRIBUTIONS, Distribution, DistributionSpec
 from .errors import Problem, ScenarioError
 from .glossary import PARAMETERS
@@ -81,6 +83,7 @@ PARAMETER_TREE = _tree(PARAMETERS)
 _ScenarioModel = create_model(
     "ScenarioModel",
     __base__=Settings,
+    correlations=(Correlations | None, None),
     **{k: (_section_model(k, v), ...) for k, v in PARAMETER_TREE.items()},
 )
 
@@ -117,6 +120,7 @@ class Scenario:
     file_sha256: str = ""
     extends: list[str] = field(default_factory=list)
     overrides: dict = field(default_factory=dict)
+    correlations: Correlations | None = None
 
     @property
     def name(self) -> str:
@@ -126,6 +130,8 @@ class Scenario:
         """The scenario as plain data, with every distribution's resolved parameters."""
         out = self.settings.model_dump(exclude={"data", "extends"})
         out["parameters"] = {p: d.model_dump(exclude_none=True) | {"resolved": d.describe()} for p, d in self.parameters.items()}
+        if self.correlations is not None:
+            out["correlations"] = self.correlations.model_dump()
         return out
 
     @property
@@ -177,7 +183,7 @@ def override_paths() -> list[str]:
 
 def _apply_override(doc: dict, path: str, value) -> Problem | None:
     """Apply one override to the document in place; a Problem if the path is unknown."""
-    if path in SETTINGS and path != "extends":
+    if (path in SETTINGS and path != "extends") or path == "correlations":
         doc[path] = value
         return None
     param, _, fld = path.rpartition(".")
@@ -340,11 +346,32 @@ def scenario_from_dict(doc: dict, source: str = "<dict>", base_dir: str | Path =
     settings = Settings.model_validate({k: getattr(model, k) for k in SETTINGS})
     params = {p: _lookup(model, p) for p in PARAMETERS}
     problems = [pr for p, d in params.items() if (pr := _domain_problem(p, d))]
+    if model.correlations is not None:
+        problems += _correlation_problems(model.correlations, params)
     if problems:
         raise ScenarioError(source, problems)
     data_dir = Path(data_dir) if data_dir is not None else Path(base_dir) / settings.data
     raw = {k: v for k, v in doc.items() if k != "extends"}
-    return Scenario(settings, params, source=source, data_dir=data_dir, raw=raw)
+    return Scenario(settings, params, source=source, data_dir=data_dir, raw=raw, correlations=model.correlations)
+
+
+def _correlation_problems(spec: Correlations, params: dict[str, Distribution]) -> list[Problem]:
+    problems = []
+    for i, name in enumerate(spec.parameters):
+        where = f"correlations.parameters[{i}]"
+        if name not in PARAMETERS:
+            problems.append(Problem(where, f"unknown parameter '{name}'{suggest(name, PARAMETERS)}", name, True))
+        elif params[name].is_fixed:
+            problems.append(Problem(where, f"'{name}' is fixed ({params[name].describe()}); only uncertain parameters can be correlated", name, True))
+    if len(set(spec.parameters)) != len(spec.parameters):
+        dup = next(n for n in spec.parameters if spec.parameters.count(n) > 1)
+        problems.append(Problem("correlations.parameters", f"'{dup}' is listed twice"))
+    if any(len(row) != len(spec.parameters) for row in spec.spearman) or len(spec.spearman) != len(spec.parameters):
+        problems.append(Problem("correlations.spearman", f"must be {len(spec.parameters)} x {len(spec.parameters)}, one row and column per parameter",
+                                spec.spearman, True))
+    elif not spec.repair:
+        problems += [Problem("correlations.spearman", msg) for msg in check_correlation(np.asarray(spec.spearman), spec.parameters)]
+    return problems
 
 
 def _lookup(model, path: str):

@@ -63,8 +63,9 @@ def simulate(
 
     Parameters
     ----------
-    scenario : Scenario, str or Path
-        A validated scenario or the path of a scenario file.
+    scenario : Scenario, ScenarioSet, str or Path
+        A validated scenario or set, or the path of a scenario or scenario-set file (a
+        set runs as a weighted mixture, :func:`risk.mixture.simulate_set`).
     draws, seed, sampling : optional
         Override the scenario's settings.
     chunk_size : int
@@ -86,8 +87,13 @@ def simulate(
         ``scenario`` (on draw). Attributes record seed, scenario hash, package version,
         sampling method, base year and the scenario itself.
     """
-    if not isinstance(scenario, Scenario):
-        scenario = load_scenario(scenario)
+    from .mixture import ScenarioSet, is_scenario_set, load_scenario_set, simulate_set
+
+    if isinstance(scenario, (str, Path)):
+        scenario = load_scenario_set(scenario) if is_scenario_set(scenario) else load_scenario(scenario)
+    if isinstance(scenario, ScenarioSet):
+        return simulate_set(scenario, draws=draws, seed=seed, sampling=sampling, chunk_size=chunk_size,
+                            threads=threads, dtype=dtype, progress=progress)
     st = scenario.settings
     draws = st.draws if draws is None else draws
     seed = st.seed if seed is None else seed
@@ -99,7 +105,7 @@ def simulate(
     infeasible = check_feasible({p: d.support() for p, d in scenario.parameters.items()}, base)
     if infeasible:
         raise ScenarioError(scenario.source, [Problem(path, msg) for path, msg in infeasible])
-    params = sample_parameters(scenario.parameters, draws, seed, sampling)
+    params = sample_parameters(scenario.parameters, draws, seed, sampling, scenario.correlations)
 
     H = st.horizon
     outputs = {name: np.empty((draws, H + 1), dtype=dtype, order="F") for name in OUTPUTS}
@@ -155,7 +161,10 @@ def _dataset(scenario: Scenario, base: BaseData, params, outputs, calibrated, *,
         "scenario_source": scenario.source,
         "scenario_hash": scenario.hash,
         "scenario_file_sha256": scenario.file_sha256,
-        "scenario_json": json.dumps(scenario.canonical(), sort_keys=True, default=str),
+        "scenarios_json": json.dumps({scenario.name: scenario.canonical()}, sort_keys=True, default=str),
+        "scenario_weights": json.dumps({scenario.name: 1.0}),
+        "scenario_extends": json.dumps(scenario.extends),
+        "overrides": json.dumps(scenario.overrides, default=str),
         "seed": seed,
         "sampling": sampling,
         "draws": draws,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 
 import numpy as np
@@ -37,7 +38,7 @@ def test_provenance_attrs(run, base_scenario):
     assert a["scenario_hash"] == base_scenario.hash and len(a["scenario_hash"]) == 64
     assert a["risk_version"] == risk.__version__
     assert a["scenario_file_sha256"] == base_scenario.file_sha256
-    assert '"elasticity"' not in a["scenario_json"] or "pricing.elasticity" in a["scenario_json"]
+    assert "pricing.elasticity" in json.loads(a["scenarios_json"])["base"]["parameters"]
 
 
 def test_scenario_hash_ignores_comments_but_not_values(tmp_path, base_scenario):
