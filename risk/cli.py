@@ -32,6 +32,19 @@ err = Console(stderr=True)
 PROGRESS_FROM = 200_000
 
 
+def _table(**kw) -> Table:
+    """A rich Table whose cells fold rather than hide text behind an ellipsis."""
+    table = Table(**kw)
+    add = table.add_column
+
+    def add_column(*args, **ckw):
+        ckw.setdefault("overflow", "fold")
+        return add(*args, **ckw)
+
+    table.add_column = add_column
+    return table
+
+
 def _fail(e: Exception) -> None:
     err.print(f"[bold red]error:[/] {e}", highlight=False, markup=True, soft_wrap=True)
     raise typer.Exit(2)
@@ -134,7 +147,7 @@ def run(
         _fail(e)
     elapsed = time.perf_counter() - start
 
-    table = Table(title=f"{ds.attrs['scenario']}: {ds.attrs['draws']:,} draws, seed {ds.attrs['seed']}, {ds.attrs['sampling']} "
+    table = _table(title=f"{ds.attrs['scenario']}: {ds.attrs['draws']:,} draws, seed {ds.attrs['seed']}, {ds.attrs['sampling']} "
                         f"({elapsed:.1f} s)", title_justify="left")
     for col in ("variable", "year", "P5", "P50", "P95"):
         table.add_column(col, justify="left" if col == "variable" else "right")
@@ -161,7 +174,7 @@ def _print_by_scenario(ds) -> None:
 
     years = summary_years(ds)
     draws = json.loads(ds.attrs["scenario_draws"])
-    table = Table(title="medians by scenario (pooled = the weighted mixture)", title_justify="left")
+    table = _table(title="medians by scenario (pooled = the weighted mixture)", title_justify="left")
     table.add_column("scenario")
     table.add_column("draws", justify="right")
     cols = [(v, y) for v in KEY_MARGINS for y in years[-2:]]
@@ -180,7 +193,7 @@ def _print_by_scenario(ds) -> None:
 def _print_correlations(ds, sc) -> None:
     from .correlation import achieved
 
-    table = Table(title=f"rank correlations ({sc.correlations.copula} copula)", title_justify="left")
+    table = _table(title=f"rank correlations ({sc.correlations.copula} copula)", title_justify="left")
     for col in ("parameter", "with", "target", "achieved"):
         table.add_column(col, justify="right" if col in ("target", "achieved") else "left")
     for a, b, target, got in achieved({p: ds[p].values for p in sc.correlations.parameters}, sc.correlations):
@@ -196,7 +209,7 @@ def scenarios(folder: Path = typer.Argument(Path("scenarios"), help="Folder of s
     files = sorted(folder.glob("*.yaml"))
     if not files:
         _fail(ScenarioError(str(folder), [_problem_of(str(folder), "no scenario files (*.yaml) here")]))
-    table = Table(title=f"scenarios in {folder}", title_justify="left")
+    table = _table(title=f"scenarios in {folder}", title_justify="left")
     for col in ("file", "kind", "extends", "story"):
         table.add_column(col)
     for f in files:
@@ -205,8 +218,8 @@ def scenarios(folder: Path = typer.Argument(Path("scenarios"), help="Folder of s
         except ScenarioError as e:
             table.add_row(f.name, "[red]unreadable[/]", "", str(e.problems[0].message))
             continue
-        kind = "set: " + ", ".join(doc["scenarios"]) if "scenarios" in doc else "scenario"
-        table.add_row(f.name, kind, str(doc.get("extends", "")), str(doc.get("description", "")))
+        kind = f"set of {len(doc['scenarios'])}" if isinstance(doc.get("scenarios"), dict) else "scenario"
+        table.add_row(str(doc.get("name", f.stem)), kind, str(doc.get("extends", "")), str(doc.get("description", "")))
     out.print(table)
 
 
@@ -229,7 +242,7 @@ def compare(
     names = [r.stem for r in runs]
     result = compare_runs(loaded, names=names, years=year)
     for var in result.index.get_level_values(0).unique():
-        table = Table(title=var, title_justify="left")
+        table = _table(title=var, title_justify="left")
         table.add_column("year")
         table.add_column("statistic")
         for n in names:
@@ -243,7 +256,7 @@ def compare(
         out.print(table)
     for r, ds in zip(runs[1:], loaded[1:]):
         diff = scenario_diff(loaded[0], ds)
-        table = Table(title=f"what changed: {runs[0].stem} -> {r.stem}", title_justify="left")
+        table = _table(title=f"what changed: {runs[0].stem} -> {r.stem}", title_justify="left")
         for col in ("scenario", "path", runs[0].stem, r.stem):
             table.add_column(col)
         for row in diff.itertuples(index=False):
