@@ -1,0 +1,287 @@
+"""Which assumptions drive an output, year by year.
+
+* :func:`rank_correlations`: Spearman and partial rank correlation (PRCC) between each
+  uncertain parameter and an output, from a run.
+* :func:`tornado`: the swing of an output's mean when one parameter at a time is pinned at
+  its P10 and then its P90, every other input drawn as in the run (same seed).
+* :func:`sobol_indices`: variance-based first-order (S1, Saltelli 2010) and total (ST,
+  Jansen 1999) indices of any function of independent uniforms, with bootstrap confidence
+  intervals; :func:`model_sobol` applies it to the model. The yearly shocks (capex, demand,
+  unit cost and digestion noise) form one more input group, ``shocks``, so the indices of
+  the parameters and of the shocks account for the whole variance.
+
+Sobol indices assume independent inputs: a scenario's ``correlations`` are ignored there
+(with a warning).
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+from scipy import special, stats
+from scipy.stats import qmc
+
+from .data import base_data
+from .glossary import OUTPUTS
+from .model import run_model
+from .sampling import generator, parameter_uniforms, sample_parameters, sample_shocks
+from .scenario import Scenario
+
+__all__ = ["rank_correlations", "tornado", "sobol_indices", "SobolResult", "model_sobol", "uncertain_parameters", "evaluate"]
+
+SHOCKS_GROUP = "shocks"
+
+
+def uncertain_parameters(scenario: Scenario) -> list[str]:
+    """Dotted paths of the parameters that are not fixed, in glossary order."""
+    return [p for p, d in scenario.parameters.items() if not d.is_fixed]
+
+
+def _check_output(name: str) -> None:
+    if name not in OUTPUTS:
+        import difflib
+
+        close = difflib.get_close_matches(name, list(OUTPUTS), n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        raise KeyError(f"no output named {name!r}{hint}; outputs include {', '.join(list(OUTPUTS)[:6])}, ...")
+
+
+def rank_correlations(ds: xr.Dataset, output: str, method: str = "spearman") -> pd.DataFrame:
+    """Rank correlation of each uncertain parameter with ``output``, by year.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A run (one scenario).
+    output : str
+        Output variable.
+    method : {'spearman', 'prcc'}
+        Spearman correlation, or partial rank correlation: the correlation of the ranks of
+        the parameter and the output once the ranks of every other parameter are regressed
+        out, computed from the inverse of the rank-correlation matrix.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index: parameter path; columns: years. Unitless, in [-1, 1].
+    """
+    if method not in ("spearman", "prcc"):
+        raise ValueError(f"method must be 'spearman' or 'prcc', got {method!r}")
+    params = [str(v) for v in ds.data_vars if ds[v].attrs.get("kind") == "parameter" and np.ptp(ds[v].values) > 0]
+    ranks = np.column_stack([stats.rankdata(ds[p].values) for p in params])
+    y = ds[output]
+    out = {}
+    for year in y["year"].values:
+        ry = stats.rankdata(y.sel(year=year).values)
+        if np.ptp(ry) == 0:
+            out[int(year)] = np.zeros(len(params))
+            continue
+        c = np.corrcoef(np.column_stack([ranks, ry]), rowvar=False)
+        if method == "spearman":
+            out[int(year)] = c[:-1, -1]
+        else:
+            pinv = np.linalg.pinv(c)
+            out[int(year)] = -pinv[:-1, -1] / np.sqrt(pinv[:-1, :-1].diagonal() * pinv[-1, -1])
+    return pd.DataFrame(out, index=pd.Index(params, name="parameter"))
+
+
+def evaluate(scenario: Scenario, params: dict[str, np.ndarray], shocks: dict[str, np.ndarray], outputs: Sequence[str]) -> dict[str, np.ndarray]:
+    """Run the model on given parameters and shocks; the named outputs, shape (draws, years)."""
+    base = base_data(scenario.data_dir, scenario.settings.base_year)
+    result = run_model(params, shocks, base, scenario.settings.horizon)
+    return {o: result.outputs[o] for o in outputs}
+
+
+def tornado(scenario: Scenario, output: str, draws: int = 10_000, seed: int | None = None, low: float = 0.10,
+            high: float = 0.90, sampling: str | None = None) -> xr.Dataset:
+    """Swing of the mean of ``output`` when each parameter moves from its ``low`` to its ``high`` quantile.
+
+    Every other input is drawn as in the run, with the same seed, so each swing is the
+    parameter's effect alone.
+
+    Returns
+    -------
+    xarray.Dataset
+        ``low``, ``high`` (the mean output with the parameter pinned at each quantile) and
+        ``swing`` (high - low), dims (parameter, year), units of the output; ``base`` (year).
+    """
+    _check_output(output)
+    seed = scenario.settings.seed if seed is None else seed
+    sampling = sampling or scenario.settings.sampling
+    H = scenario.settings.horizon
+    params = sample_parameters(scenario.parameters, draws, seed, sampling, scenario.correlations)
+    shocks = sample_shocks(seed, H, 0, draws)
+    names = uncertain_parameters(scenario)
+    lo_, hi_ = np.empty((len(names), H + 1)), np.empty((len(names), H + 1))
+    base = evaluate(scenario, params, shocks, [output])[output].mean(0)
+    for i, p in enumerate(names):
+        dist = scenario.parameters[p]
+        for q, target in ((low, lo_), (high, hi_)):
+            pinned = dict(params)
+            pinned[p] = np.full(draws, float(dist.ppf(np.array([q]))[0]))
+            target[i] = evaluate(scenario, pinned, shocks, [output])[output].mean(0)
+    years = np.arange(scenario.settings.base_year, scenario.settings.base_year + H + 1)
+    units = OUTPUTS[output].units
+    ds = xr.Dataset(
+        {"low": (("parameter", "year"), lo_, {"units": units, "long_name": f"mean {output} with the parameter at its P{100 * low:g}"}),
+         "high": (("parameter", "year"), hi_, {"units": units, "long_name": f"mean {output} with the parameter at its P{100 * high:g}"}),
+         "swing": (("parameter", "year"), hi_ - lo_, {"units": units, "long_name": f"swing of mean {output}"}),
+         "base": (("year",), base, {"units": units, "long_name": f"mean {output}"})},
+        coords={"parameter": names, "year": years},
+        attrs={"output": output, "draws": draws, "seed": seed, "low": low, "high": high, "method": "tornado"},
+    )
+    return ds
+
+
+@dataclass
+class SobolResult:
+    """Sobol indices with bootstrap confidence intervals.
+
+    Attributes
+    ----------
+    indices : xarray.Dataset
+        ``S1``, ``S1_conf``, ``ST``, ``ST_conf`` over (input[, any output dims]); ``conf``
+        is the half-width of the confidence interval at ``conf_level``.
+    n : int
+        Base sample size (the function is evaluated n·(k + 2) times).
+    """
+
+    indices: xr.Dataset
+    n: int
+
+    def to_df(self, **sel) -> pd.DataFrame:
+        """The indices as a table, sorted by total index (select output dims with ``sel``)."""
+        ds = self.indices.sel(**sel) if sel else self.indices
+        return ds.to_dataframe()[["S1", "S1_conf", "ST", "ST_conf"]].sort_values("ST", ascending=False)
+
+
+def _indices(ya: np.ndarray, yb: np.ndarray, yab: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """S1 (Saltelli 2010) and ST (Jansen) from f(A), f(B), f(AB_i); yab has the input first.
+
+    Outputs are centred first: the estimators' expectations do not change, but S1's
+    variance does (it multiplies by f(B) itself).
+    """
+    both = np.concatenate([ya, yb], axis=0)
+    centre = both.mean(axis=0)
+    ya, yb, yab = ya - centre, yb - centre, yab - centre
+    var = np.var(both, axis=0, ddof=1)
+    var = np.where(var > 0, var, np.nan)
+    s1 = np.mean(yb[None] * (yab - ya[None]), axis=1) / var
+    st = 0.5 * np.mean((ya[None] - yab) ** 2, axis=1) / var
+    return s1, st
+
+
+def _estimate(y: np.ndarray, n: int, k: int, seed: int, conf_level: float, n_boot: int):
+    """S1, ST and their confidence half-widths from outputs stacked as [A, B, AB_1..AB_k]."""
+    y = y.reshape((k + 2) * n, -1)
+    ya, yb, yab = y[:n], y[n : 2 * n], y[2 * n :].reshape(k, n, -1)
+    s1, st = _indices(ya, yb, yab)
+    rng = generator(seed, 21)
+    boots = [_indices(ya[idx], yb[idx], yab[:, idx]) for idx in (rng.integers(0, n, n) for _ in range(n_boot))]
+    z = special.ndtri(0.5 + conf_level / 2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # outputs constant in a year (the base year)
+        s1_conf = z * np.nanstd([b[0] for b in boots], axis=0, ddof=1)
+        st_conf = z * np.nanstd([b[1] for b in boots], axis=0, ddof=1)
+    return s1, s1_conf, st, st_conf
+
+
+def _design(k: int, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Matrices A and B, shape (n, k): the two halves of a 2k-dimensional scrambled Sobol design."""
+    ab = qmc.Sobol(2 * k, scramble=True, rng=generator(seed, 20)).random(n)
+    return ab[:, :k].copy(), ab[:, k:].copy()
+
+
+def _stack(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """[A, B, AB_1, ..., AB_k] with AB_i = A but column i from B."""
+    k = a.shape[1]
+    return np.concatenate([a, b] + [np.where(np.arange(k) == i, b, a) for i in range(k)], axis=0)
+
+
+def sobol_indices(func: Callable[[np.ndarray], np.ndarray], names: Sequence[str], n: int = 4096, seed: int = 0,
+                  conf_level: float = 0.95, n_boot: int = 200) -> SobolResult:
+    """First-order and total Sobol indices of ``func`` over independent uniform inputs.
+
+    Parameters
+    ----------
+    func : callable
+        Maps uniforms, shape (m, k), to outputs, shape (m,) or (m, d).
+    names : sequence of str
+        The k inputs.
+    n : int
+        Base sample size (a power of 2 keeps the scrambled Sobol design balanced); ``func``
+        is evaluated n·(k + 2) times.
+    seed : int
+        Seeds the Sobol scrambling and the bootstrap.
+    conf_level : float
+        Level of the bootstrap confidence intervals (normal approximation, as SALib).
+    n_boot : int
+        Bootstrap resamples.
+
+    Returns
+    -------
+    SobolResult
+        Indices over ``input`` (and ``output`` if ``func`` returns several columns).
+    """
+    k = len(names)
+    a, b = _design(k, n, seed)
+    y = np.asarray(func(_stack(a, b)), dtype=float)
+    s1, s1c, st, stc = _estimate(y, n, k, seed, conf_level, n_boot)
+    dims = ["input", "output"] if y.ndim > 1 and y.shape[1] > 1 else ["input"]
+    pick = (lambda arr: arr) if len(dims) == 2 else (lambda arr: arr[:, 0])
+    ds = xr.Dataset({name: (dims, pick(arr)) for name, arr in (("S1", s1), ("S1_conf", s1c), ("ST", st), ("ST_conf", stc))},
+                    coords={"input": list(names)},
+                    attrs={"n": n, "conf_level": conf_level, "estimators": "S1: Saltelli (2010); ST: Jansen (1999)"})
+    return SobolResult(ds, n)
+
+
+def model_sobol(scenario: Scenario, outputs: Sequence[str], n: int = 4096, seed: int | None = None,
+                conf_level: float = 0.95, n_boot: int = 200) -> SobolResult:
+    """Sobol indices of model outputs for every year: each uncertain parameter and the shocks.
+
+    The inputs are the uncertain parameters (through their inverse CDFs) and one group,
+    ``shocks``, for all yearly shocks: A rows take shock stream ``seed``, B rows stream
+    ``seed + 1``, and each AB_i takes its shocks from A except AB_shocks, from B. Costs
+    n·(k + 3) model evaluations for k uncertain parameters.
+
+    Returns
+    -------
+    SobolResult
+        Indices over (input, variable, year).
+    """
+    for o in outputs:
+        _check_output(o)
+    if scenario.correlations is not None:
+        warnings.warn("Sobol indices need independent inputs: the scenario's correlations are ignored", stacklevel=2)
+    seed = scenario.settings.seed if seed is None else seed
+    H = scenario.settings.horizon
+    names = uncertain_parameters(scenario)
+    k = len(names) + 1
+    a, b = _design(k, n, seed)
+    a[:, -1], b[:, -1] = 0.0, 1.0  # the shocks group: stream A or stream B
+    u = _stack(a, b)
+    m = u.shape[0]
+    params = {p: np.full(m, float(d.support()[0])) for p, d in scenario.parameters.items() if d.is_fixed}
+    for j, p in enumerate(names):
+        params[p] = scenario.parameters[p].ppf(u[:, j])
+    params = {p: params[p] for p in scenario.parameters}
+    sa, sb = sample_shocks(seed, H, 0, n), sample_shocks(seed + 1, H, 0, n)
+    row, use_b = np.arange(m) % n, u[:, -1] > 0.5
+    shocks = {s: np.where(use_b[:, None], sb[s][row], sa[s][row]) for s in sa}
+    res = evaluate(scenario, params, shocks, outputs)
+    y = np.concatenate([res[o] for o in outputs], axis=1)
+    s1, s1c, st, stc = _estimate(y, n, k, seed, conf_level, n_boot)
+    years = np.arange(scenario.settings.base_year, scenario.settings.base_year + H + 1)
+    shape, dims = (k, len(outputs), H + 1), ("input", "variable", "year")
+    ds = xr.Dataset(
+        {name: (dims, arr.reshape(shape)) for name, arr in (("S1", s1), ("S1_conf", s1c), ("ST", st), ("ST_conf", stc))},
+        coords={"input": names + [SHOCKS_GROUP], "variable": list(outputs), "year": years},
+        attrs={"n": n, "conf_level": conf_level, "seed": seed, "scenario": scenario.name,
+               "estimators": "S1: Saltelli (2010); ST: Jansen (1999)", "evaluations": m},
+    )
+    return SobolResult(ds, n)
