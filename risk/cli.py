@@ -266,5 +266,158 @@ def compare(
         out.print(table)
 
 
+def _load_run(path: Path):
+    from .io import load_run
+
+    if not path.is_file():
+        _fail(ScenarioError(str(path), [_problem_of(str(path), "no such run file")]))
+    return load_run(path)
+
+
+def _estimates_table(title: str, df, value_fmt="{:.3f}") -> Table:
+    table = _table(title=title, title_justify="left")
+    for col in (*df.index.names, "value", "± se"):
+        table.add_column(str(col), justify="right" if col in ("value", "± se") else "left")
+    for idx, row in df.iterrows():
+        idx = idx if isinstance(idx, tuple) else (idx,)
+        table.add_row(*(str(i) for i in idx), value_fmt.format(row["value"]), value_fmt.format(row["se"]))
+    return table
+
+
+@app.command()
+def analyze(
+    run_file: Path = typer.Argument(..., help="A saved run (NetCDF)."),
+    variable: Optional[list[str]] = typer.Option(None, "--variable", "-v", help="Output variables (default: the key margins)."),
+    year: Optional[list[int]] = typer.Option(None, "--year", help="Years (default: first projected, 2028, 2030, horizon)."),
+    level: float = typer.Option(0.95, "--level", help="Confidence level of VaR and expected shortfall."),
+):
+    """Mean, sd, quantiles, VaR, expected shortfall and threshold probabilities, each with its Monte Carlo error."""
+    from . import accessor  # noqa: F401
+    from .summary import KEY_MARGINS
+
+    ds = _load_run(run_file)
+    try:
+        df = ds.risk.summary(list(variable or KEY_MARGINS), years=year, level=level)
+    except KeyError as e:
+        _fail(ScenarioError(str(run_file), [_problem_of(variable, str(e).strip('"'))]))
+    out.print(_estimates_table(f"{ds.attrs.get('scenario')}: {ds.sizes['draw']:,} draws, seed {ds.attrs.get('seed')}", df))
+
+
+@app.command()
+def sensitivity(
+    scenario: Path = typer.Argument(..., help="Scenario file (YAML)."),
+    method: str = typer.Option("sobol", "--method", "-m", help="tornado, spearman, prcc or sobol."),
+    variable: str = typer.Option("nvda_gross_margin", "--variable", "-v", help="Output variable."),
+    year: Optional[list[int]] = typer.Option(None, "--year", help="Years to show (default: 2028, 2030 and the horizon)."),
+    draws: int = typer.Option(4096, "--draws", "-n", help="Draws (for sobol: the base sample; the model runs n·(k+3) times)."),
+    seed: Optional[int] = typer.Option(None, "--seed", "-s"),
+    top: int = typer.Option(10, "--top", help="Rows to show, ranked by the last year."),
+    set_: Optional[list[str]] = typer.Option(None, "--set", help="Override PATH=VALUE, repeatable."),
+):
+    """Which assumptions drive an output, year by year."""
+    from .sensitivity import model_sobol, rank_correlations, tornado
+    from .simulate import simulate
+
+    methods = ("tornado", "spearman", "prcc", "sobol")
+    if method not in methods:
+        _fail(ScenarioError("--method", [_problem_of(method, f"must be one of: {', '.join(methods)}")]))
+    sc = _scenario(scenario, set_)
+    from .mixture import ScenarioSet
+
+    if isinstance(sc, ScenarioSet):
+        _fail(ScenarioError(str(scenario), [_problem_of(str(scenario), "sensitivity needs one scenario, not a scenario set")]))
+    st = sc.settings
+    years = year or sorted({y for y in (2028, 2030, st.base_year + st.horizon) if st.base_year < y <= st.base_year + st.horizon})
+    try:
+        if method == "tornado":
+            res = tornado(sc, variable, draws=draws, seed=seed)
+            df = res["swing"].sel(year=years).to_pandas()
+            title = f"tornado: swing of mean {variable} between each parameter's P10 and P90 ({draws:,} draws)"
+        elif method in ("spearman", "prcc"):
+            ds = simulate(sc, draws=draws, seed=seed)
+            df = rank_correlations(ds, variable, method)[years]
+            title = f"{method}: rank correlation with {variable} ({draws:,} draws)"
+        else:
+            res = model_sobol(sc, [variable], n=draws, seed=seed)
+            ind = res.indices.sel(variable=variable, year=years)
+            df = ind["ST"].to_pandas()
+            conf = ind["ST_conf"].to_pandas()
+            s1 = ind["S1"].to_pandas()
+            title = f"sobol: total (first-order) indices of {variable}, ±95% CI ({res.indices.attrs['evaluations']:,} evaluations)"
+    except KeyError as e:
+        _fail(ScenarioError("--variable", [_problem_of(variable, str(e).strip('"'))]))
+    order = df[years[-1]].abs().sort_values(ascending=False).index[:top]
+    table = _table(title=title, title_justify="left")
+    table.add_column("parameter")
+    for y in years:
+        table.add_column(str(y), justify="right")
+    for p in order:
+        if method == "sobol":
+            cells = [f"{df.at[p, y]:.3f} ({s1.at[p, y]:.3f}) ±{conf.at[p, y]:.3f}" for y in years]
+        else:
+            cells = [f"{df.at[p, y]:+.4f}" for y in years]
+        table.add_row(p, *cells)
+    out.print(table)
+
+
+@app.command()
+def stress(
+    scenario: Path = typer.Argument(..., help="Scenario file (YAML)."),
+    pin: list[str] = typer.Option(..., "--pin", help="PATH=VALUE, PATH=P90 or PATH=P80-P100; repeatable."),
+    draws: int = typer.Option(20_000, "--draws", "-n"),
+    seed: Optional[int] = typer.Option(None, "--seed", "-s"),
+    year: Optional[list[int]] = typer.Option(None, "--year"),
+):
+    """Pin parameters, rerun on the same seed and draws, and report the shift of every key metric."""
+    from .stress import parse_pin, stress_test
+
+    sc = _scenario(scenario)
+    try:
+        pins = [parse_pin(p) for p in pin]
+        df = stress_test(sc, pins, draws=draws, seed=seed, years=year)
+    except ScenarioError as e:
+        _fail(e)
+    table = _table(title=f"stress: {'; '.join(df.attrs['pins'])} ({draws:,} draws, same seed)", title_justify="left")
+    for col in ("variable", "year", "statistic", "base", "stressed", "shift ± se"):
+        table.add_column(col, justify="left" if col in ("variable", "statistic") else "right")
+    for (v, y, s), row in df.iterrows():
+        table.add_row(v, str(y), s, f"{row['base']:.3f}", f"{row['stressed']:.3f}", f"{row['shift']:+.3f} ± {row['shift se']:.3f}")
+    out.print(table)
+
+
+@app.command("reverse-stress")
+def reverse_stress_cmd(
+    run_file: Path = typer.Argument(..., help="A saved run (NetCDF)."),
+    event: str = typer.Option(..., "--event", "-e", help="For example 'nvda_gross_margin[2030] < 0.60' (conditions joined by 'and')."),
+    top: int = typer.Option(8, "--top", help="Parameters to show."),
+):
+    """What one must believe for a tail event: its probability, the parameters' shifts, and a PRIM box."""
+    from .stress import reverse_stress
+
+    ds = _load_run(run_file)
+    try:
+        r = reverse_stress(ds, event)
+    except ScenarioError as e:
+        _fail(e)
+    except ValueError as e:
+        _fail(e)
+    p = r.probability
+    out.print(f"P({r.event.text}) = {p.value:.4f} ± {p.se:.4f} ({ds.sizes['draw']:,} draws)", highlight=False, soft_wrap=True)
+    table = _table(title="parameters inside the event against the whole run", title_justify="left")
+    for col in ("parameter", "median", "median in event", "shift (sd)", "share above median"):
+        table.add_column(col, justify="left" if col == "parameter" else "right")
+    for name, row in r.shifts.head(top).iterrows():
+        table.add_row(name, f"{row['median']:.4g}", f"{row['median in event']:.4g}", f"{row['shift (sd)']:+.2f}", f"{row['share above median']:.0%}")
+    out.print(table)
+    box = _table(title=f"PRIM box: coverage {r.box.coverage:.0%} of the event, density {r.box.density:.0%} "
+                       f"(the event is {r.box.density / max(p.value, 1e-12):.1f}x as likely inside), {r.box.mass:.1%} of draws",
+                 title_justify="left")
+    for col in ("parameter", "from", "to"):
+        box.add_column(col, justify="left" if col == "parameter" else "right")
+    for name, (lo, hi) in r.box.limits.items():
+        box.add_row(name, f"{lo:.4g}", f"{hi:.4g}")
+    out.print(box)
+
+
 if __name__ == "__main__":  # pragma: no cover
     app()

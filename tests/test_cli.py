@@ -57,3 +57,51 @@ def test_bad_option_exits_2(tmp_path):
 def test_version():
     result = runner.invoke(app, ["--version"])
     assert result.exit_code == 0 and risk.__version__ in result.output
+
+
+@pytest.fixture
+def wide(monkeypatch):
+    from rich.console import Console
+
+    import risk.cli
+
+    monkeypatch.setattr(risk.cli, "out", Console(width=200))
+
+
+@pytest.fixture(scope="module")
+def saved_run(tmp_path_factory):
+    path = tmp_path_factory.mktemp("runs") / "base.nc"
+    risk.save_run(risk.simulate(BASE_FILE, draws=20_000, seed=3), path)
+    return path
+
+
+def test_analyze(saved_run, wide):
+    r = runner.invoke(app, ["analyze", str(saved_run), "--year", "2030"])
+    assert r.exit_code == 0, r.output
+    for s in ("VaR 95%", "ES 95%", "P(< 0.65)", "nvda_gross_margin", "aws_operating_margin", "± se"):
+        assert s in r.output
+    bad = runner.invoke(app, ["analyze", str(saved_run), "-v", "nvda_gros_margin"])
+    assert bad.exit_code == 2 and "did you mean 'nvda_gross_margin'" in bad.output
+
+
+@pytest.mark.parametrize("method", ["tornado", "spearman", "prcc", "sobol"])
+def test_sensitivity_methods(method, wide):
+    r = runner.invoke(app, ["sensitivity", str(BASE_FILE), "--method", method, "-n", "512", "--top", "3", "--year", "2030"])
+    assert r.exit_code == 0, r.output
+    assert "pricing.elasticity" in r.output
+
+
+def test_sensitivity_bad_method():
+    r = runner.invoke(app, ["sensitivity", str(BASE_FILE), "--method", "morris"])
+    assert r.exit_code == 2 and "must be one of: tornado, spearman, prcc, sobol" in r.output
+
+
+def test_stress_and_reverse_stress(saved_run, wide):
+    r = runner.invoke(app, ["stress", str(BASE_FILE), "--pin", "pricing.elasticity=P90", "-n", "3000", "--year", "2030"])
+    assert r.exit_code == 0, r.output
+    assert "pricing.elasticity at P90" in r.output and "shift ± se" in r.output
+    r = runner.invoke(app, ["reverse-stress", str(saved_run), "--event", "nvda_gross_margin[2030] < 0.60"])
+    assert r.exit_code == 0, r.output
+    assert "P(nvda_gross_margin[2030] < 0.60) =" in r.output and "PRIM box" in r.output and "pricing.elasticity" in r.output
+    bad = runner.invoke(app, ["reverse-stress", str(saved_run), "--event", "nvda_gross_margin[2040] < 0.6"])
+    assert bad.exit_code == 2 and "year 2040 is not in the run" in bad.output
