@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 DRAWS ?=
 OUT ?= out
 
-.PHONY: install run test bench clean
+.PHONY: install run test bench hindcast clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,9 @@ run: install
 
 test: install
 	$(PY) -m pytest -n 2
+
+hindcast: install
+	$(VENV)/bin/risk hindcast --out docs/hindcast.md
 
 bench: install
 	$(PY) benchmarks/bench_simulate.py

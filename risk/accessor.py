@@ -8,6 +8,9 @@ the variable's units::
     ds.risk.quantile("aws_operating_margin", [0.05, 0.5, 0.95])
     ds.risk.expected_shortfall("nvda_gross_margin", level=0.95)
     ds.risk.summary(["nvda_gross_margin", "aws_operating_margin"], years=[2028, 2030])
+
+A run with a ``weight`` variable (dims draw, written by :func:`risk.update.update`) is
+weighted by it in every statistic.
 """
 
 from __future__ import annotations
@@ -31,6 +34,11 @@ class RiskAccessor:
     def __init__(self, ds: xr.Dataset):
         self._ds = ds
 
+    @property
+    def weights(self) -> np.ndarray | None:
+        """The run's draw weights, or None if it is unweighted."""
+        return self._ds["weight"].values if "weight" in self._ds else None
+
     def _var(self, name: str) -> xr.DataArray:
         if name not in self._ds:
             names = [str(v) for v in self._ds.data_vars if "draw" in self._ds[v].dims]
@@ -39,15 +47,16 @@ class RiskAccessor:
             raise KeyError(f"No variable named {name!r}{hint}. Variables on the dataset include {', '.join(names[:8])}, ...")
         return self._ds[name]
 
-    def _apply(self, name: str, func: Callable[[np.ndarray], metrics.Estimate], long_name: str, units: str | None = None) -> xr.Dataset:
+    def _apply(self, name: str, func: Callable[..., metrics.Estimate], long_name: str, units: str | None = None) -> xr.Dataset:
         da = self._var(name)
+        w = self.weights
         if "year" in da.dims:
-            est = [func(da.sel(year=y).values) for y in da["year"].values]
+            est = [func(da.sel(year=y).values, w) for y in da["year"].values]
             coords = {"year": da["year"].values}
             value = xr.DataArray([e.value for e in est], dims="year", coords=coords)
             se = xr.DataArray([e.se for e in est], dims="year", coords=coords)
         else:
-            e = func(da.values)
+            e = func(da.values, w)
             value, se = xr.DataArray(e.value), xr.DataArray(e.se)
         units = da.attrs.get("units", "") if units is None else units
         out = xr.Dataset({"value": value, "se": se})
@@ -67,25 +76,25 @@ class RiskAccessor:
     def quantile(self, name: str, q: float | Sequence[float]) -> xr.Dataset:
         """Quantiles over draws, by year (a ``quantile`` dimension if ``q`` is a list)."""
         if np.ndim(q) == 0:
-            return self._apply(name, lambda x: metrics.quantile(x, float(q)), f"{float(q):g}-quantile")
-        parts = [self._apply(name, lambda x, p=p: metrics.quantile(x, float(p)), "quantile") for p in q]
+            return self._apply(name, lambda x, w: metrics.quantile(x, float(q), w), f"{float(q):g}-quantile")
+        parts = [self._apply(name, lambda x, w, p=p: metrics.quantile(x, float(p), w), "quantile") for p in q]
         return xr.concat(parts, dim=pd.Index(list(q), name="quantile"), combine_attrs="override")
 
     def prob_below(self, name: str, threshold: float) -> xr.Dataset:
         """P(variable < threshold), by year."""
-        return self._apply(name, lambda x: metrics.prob_below(x, threshold), f"probability below {threshold:g}", units="1")
+        return self._apply(name, lambda x, w: metrics.prob_below(x, threshold, w), f"probability below {threshold:g}", units="1")
 
     def prob_above(self, name: str, threshold: float) -> xr.Dataset:
         """P(variable > threshold), by year."""
-        return self._apply(name, lambda x: metrics.prob_above(x, threshold), f"probability above {threshold:g}", units="1")
+        return self._apply(name, lambda x, w: metrics.prob_above(x, threshold, w), f"probability above {threshold:g}", units="1")
 
     def value_at_risk(self, name: str, level: float = 0.95, tail: str = "lower") -> xr.Dataset:
         """Value at risk at ``level`` in the ``tail`` (lower for margins), by year."""
-        return self._apply(name, lambda x: metrics.value_at_risk(x, level, tail), f"{level:.0%} value at risk ({tail} tail)")
+        return self._apply(name, lambda x, w: metrics.value_at_risk(x, level, tail, w), f"{level:.0%} value at risk ({tail} tail)")
 
     def expected_shortfall(self, name: str, level: float = 0.95, tail: str = "lower") -> xr.Dataset:
         """Expected shortfall at ``level`` in the ``tail``, by year."""
-        return self._apply(name, lambda x: metrics.expected_shortfall(x, level, tail), f"{level:.0%} expected shortfall ({tail} tail)")
+        return self._apply(name, lambda x, w: metrics.expected_shortfall(x, level, tail, w), f"{level:.0%} expected shortfall ({tail} tail)")
 
     def summary(self, names: Sequence[str], years: Sequence[int] | None = None, level: float = 0.95,
                 thresholds: dict[str, float] | None = None) -> pd.DataFrame:
@@ -99,15 +108,17 @@ class RiskAccessor:
         thresholds = DEFAULT_THRESHOLDS if thresholds is None else thresholds
         years = list(years) if years is not None else summary_years(self._ds)
         rows = {}
+        w = self.weights
         for name in names:
             da = self._var(name)
             for y in years:
                 x = da.sel(year=y).values
-                stats = {"mean": metrics.mean(x), "sd": metrics.std(x), "P5": metrics.quantile(x, 0.05),
-                         "P50": metrics.quantile(x, 0.5), "P95": metrics.quantile(x, 0.95),
-                         f"VaR {level:.0%}": metrics.value_at_risk(x, level), f"ES {level:.0%}": metrics.expected_shortfall(x, level)}
+                stats = {"mean": metrics.mean(x, w), "sd": metrics.std(x, w), "P5": metrics.quantile(x, 0.05, w),
+                         "P50": metrics.quantile(x, 0.5, w), "P95": metrics.quantile(x, 0.95, w),
+                         f"VaR {level:.0%}": metrics.value_at_risk(x, level, weights=w),
+                         f"ES {level:.0%}": metrics.expected_shortfall(x, level, weights=w)}
                 if name in thresholds:
-                    stats[f"P(< {thresholds[name]:g})"] = metrics.prob_below(x, thresholds[name])
+                    stats[f"P(< {thresholds[name]:g})"] = metrics.prob_below(x, thresholds[name], w)
                 for k, e in stats.items():
                     rows[(name, int(y), k)] = (e.value, e.se)
         index = pd.MultiIndex.from_tuples(list(rows), names=["variable", "year", "statistic"])

@@ -419,5 +419,82 @@ def reverse_stress_cmd(
     out.print(box)
 
 
+@app.command("update")
+def update_cmd(
+    run_file: Path = typer.Argument(..., help="A saved run (NetCDF)."),
+    observe: list[str] = typer.Option(..., "--observe", help="VARIABLE[YEAR] = VALUE +- SD, repeatable; e.g. 'nvda_gross_margin[2026] = 0.72 +- 0.01'."),
+    out_file: Path = typer.Option(..., "--out", "-o", help="Write the updated run here."),
+    min_ess: float = typer.Option(100, "--min-ess", help="Refuse below this effective sample size."),
+    resample: bool = typer.Option(False, "--resample", help="Resample the draws to equal weights."),
+    top: int = typer.Option(8, "--top", help="Parameters to show."),
+):
+    """Reweight a run's draws by new reported figures; show what they taught and save the updated run."""
+    import warnings as _warnings
+
+    from .io import save_run
+    from .summary import quantile_table
+    from .update import UpdateError, update
+
+    ds = _load_run(run_file)
+    with _warnings.catch_warnings(record=True) as caught:
+        _warnings.simplefilter("always")
+        try:
+            u = update(ds, observe, min_ess=min_ess, resample=resample)
+        except ScenarioError as e:
+            _fail(e)
+        except UpdateError as e:
+            _fail(e)
+    for w in caught:
+        err.print(f"[yellow]warning:[/] {w.message}", highlight=False, soft_wrap=True)
+    out.print(f"effective sample size {u.ess:,.0f} of {ds.sizes['draw']:,} draws"
+              + (" (resampled to equal weights)" if resample else ""), highlight=False)
+    table = _table(title="what the observations taught: parameters before and after", title_justify="left")
+    for col in ("parameter", "prior median", "posterior median", "prior sd", "posterior sd", "shift (prior sd)"):
+        table.add_column(col, justify="left" if col == "parameter" else "right")
+    for name, r in u.shifts.head(top).iterrows():
+        table.add_row(name, f"{r['prior median']:.4g}", f"{r['posterior median']:.4g}", f"{r['prior sd']:.3g}",
+                      f"{r['posterior sd']:.3g}", f"{r['shift (prior sd)']:+.2f}")
+    out.print(table)
+    before, after = quantile_table(ds), quantile_table(u.run)
+    table = _table(title="key margins before -> after", title_justify="left")
+    for col in ("variable", "year", "P5", "P50", "P95"):
+        table.add_column(col, justify="left" if col == "variable" else "right")
+    for (var, year), row in after.iterrows():
+        b = before.loc[(var, year)]
+        table.add_row(var, str(year), *(f"{b[c]:.1%} -> {row[c]:.1%}" for c in ("P5", "P50", "P95")))
+    out.print(table)
+    save_run(u.run, out_file)
+    out.print(f"wrote {out_file}", highlight=False, soft_wrap=True)
+
+
+@app.command()
+def hindcast(
+    scenario: Path = typer.Option(Path("scenarios/hindcast_2023.yaml"), "--scenario", help="A scenario with an earlier base year."),
+    draws: Optional[int] = typer.Option(None, "--draws", "-n"),
+    seed: Optional[int] = typer.Option(None, "--seed", "-s"),
+    out_file: Optional[Path] = typer.Option(None, "--out", "-o", help="Write the table as Markdown (for example docs/hindcast.md)."),
+):
+    """Score a scenario based in an earlier year against the reported figures since."""
+    from .hindcast import hindcast as run_hindcast
+    from .hindcast import to_markdown, write_markdown
+
+    try:
+        table, ds = run_hindcast(scenario, draws=draws, seed=seed)
+    except (ScenarioError, DataError) as e:
+        _fail(e)
+    t = _table(title=f"hindcast: {ds.attrs['scenario']} (base year {ds.attrs['base_year']}, {ds.sizes['draw']:,} draws)", title_justify="left")
+    for col in ("series", "year", "actual", "P5", "P50", "P95", "rank", "in 50%", "in 90%", "CRPS"):
+        t.add_column(col, justify="left" if col == "series" else "right")
+    for (series, year), r in table.iterrows():
+        t.add_row(series, str(year), f"{r['actual']:.3f}", f"{r['P5']:.3f}", f"{r['P50']:.3f}", f"{r['P95']:.3f}",
+                  f"{r['percentile rank']:.0%}", "yes" if r["in 50%"] else "no", "yes" if r["in 90%"] else "no", f"{r['CRPS']:.3f}")
+    out.print(t)
+    out.print(f"coverage: {table['in 50%'].mean():.0%} in the 50% intervals, {table['in 90%'].mean():.0%} in the 90% intervals",
+              highlight=False)
+    if out_file is not None:
+        write_markdown(to_markdown(table, ds), out_file)
+        out.print(f"wrote {out_file}", highlight=False, soft_wrap=True)
+
+
 if __name__ == "__main__":  # pragma: no cover
     app()

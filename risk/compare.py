@@ -23,12 +23,12 @@ def run_label(ds: xr.Dataset) -> str:
     return f"{ds.attrs.get('scenario', '?')} (seed {ds.attrs.get('seed', '?')}, {ds.sizes['draw']:,} draws)"
 
 
-def _stats(x: np.ndarray, probs, threshold) -> dict[str, metrics.Estimate]:
-    out = {"mean": metrics.mean(x)}
+def _stats(x: np.ndarray, probs, threshold, weights=None) -> dict[str, metrics.Estimate]:
+    out = {"mean": metrics.mean(x, weights)}
     for p in probs:
-        out[f"P{100 * p:g}"] = metrics.quantile(x, p)
+        out[f"P{100 * p:g}"] = metrics.quantile(x, p, weights)
     if threshold is not None:
-        out[f"P(< {threshold:g})"] = metrics.prob_below(x, threshold)
+        out[f"P(< {threshold:g})"] = metrics.prob_below(x, threshold, weights)
     return out
 
 
@@ -41,6 +41,8 @@ def compare_runs(
     thresholds: Mapping[str, float] = DEFAULT_THRESHOLDS,
 ) -> pd.DataFrame:
     """Key statistics of ``runs`` side by side, with differences from the first run.
+
+    Runs with a ``weight`` variable (updated on data) are weighted by it.
 
     Returns
     -------
@@ -58,7 +60,8 @@ def compare_runs(
     rows = {}
     for var in variables:
         for year in years:
-            per_run = [_stats(ds[var].sel(year=year).values, probs, thresholds.get(var)) for ds in runs]
+            per_run = [_stats(ds[var].sel(year=year).values, probs, thresholds.get(var), ds["weight"].values if "weight" in ds else None)
+                       for ds in runs]
             for stat in per_run[0]:
                 row = {}
                 for name, st in zip(names, per_run):

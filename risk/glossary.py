@@ -172,6 +172,7 @@ OUTPUTS: dict[str, OutputInfo] = {
         _O("aws_margin_uplift", "1", "AWS operating-margin uplift from own silicon"),
         _O("aws_margin_uplift_bp", "bp", "AWS operating-margin uplift from own silicon in basis points"),
         _O("aws_external_revenue", "USD bn", "AWS revenue from selling its chips externally"),
+        _O("amazon_capex", "USD bn", "Amazon capex"),
     ]
 }
 

@@ -69,25 +69,54 @@ def rank_correlations(ds: xr.Dataset, output: str, method: str = "spearman") -> 
     -------
     pandas.DataFrame
         Index: parameter path; columns: years. Unitless, in [-1, 1].
+
+    A run with a ``weight`` variable is weighted: ranks are the weighted empirical CDF and
+    correlations are weighted.
     """
     if method not in ("spearman", "prcc"):
         raise ValueError(f"method must be 'spearman' or 'prcc', got {method!r}")
     params = [str(v) for v in ds.data_vars if ds[v].attrs.get("kind") == "parameter" and np.ptp(ds[v].values) > 0]
-    ranks = np.column_stack([stats.rankdata(ds[p].values) for p in params])
+    w = ds["weight"].values if "weight" in ds else None
+    ranks = np.column_stack([_ranks(ds[p].values, w) for p in params])
     y = ds[output]
     out = {}
     for year in y["year"].values:
-        ry = stats.rankdata(y.sel(year=year).values)
+        ry = _ranks(y.sel(year=year).values, w)
         if np.ptp(ry) == 0:
             out[int(year)] = np.zeros(len(params))
             continue
-        c = np.corrcoef(np.column_stack([ranks, ry]), rowvar=False)
+        c = _corr(np.column_stack([ranks, ry]), w)
         if method == "spearman":
             out[int(year)] = c[:-1, -1]
         else:
             pinv = np.linalg.pinv(c)
             out[int(year)] = -pinv[:-1, -1] / np.sqrt(pinv[:-1, :-1].diagonal() * pinv[-1, -1])
     return pd.DataFrame(out, index=pd.Index(params, name="parameter"))
+
+
+def _ranks(x: np.ndarray, w: np.ndarray | None) -> np.ndarray:
+    """Ranks as the (weighted) empirical CDF at each draw, ties sharing their mid-rank."""
+    if w is None:
+        return stats.rankdata(x)
+    order = np.argsort(x, kind="stable")
+    xs, ws = x[order], w[order] / w.sum()
+    cum = np.cumsum(ws) - ws / 2
+    _, first, counts = np.unique(xs, return_index=True, return_counts=True)
+    tied = np.repeat(np.add.reduceat(cum, first) / counts, counts)
+    out = np.empty_like(tied)
+    out[order] = tied
+    return out
+
+
+def _corr(m: np.ndarray, w: np.ndarray | None) -> np.ndarray:
+    """(Weighted) correlation matrix of the columns of ``m``."""
+    if w is None:
+        return np.corrcoef(m, rowvar=False)
+    w = w / w.sum()
+    c = m - w @ m
+    cov = (c * w[:, None]).T @ c
+    d = np.sqrt(np.diag(cov))
+    return cov / np.outer(d, d)
 
 
 def evaluate(scenario: Scenario, params: dict[str, np.ndarray], shocks: dict[str, np.ndarray], outputs: Sequence[str]) -> dict[str, np.ndarray]:

@@ -222,13 +222,14 @@ class Box:
     trajectory: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
 
 
-def _stats(inside: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
-    n_in, hits = inside.sum(), (inside & y).sum()
-    return hits / max(y.sum(), 1), hits / max(n_in, 1), n_in / y.size
+def _stats(inside: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[float, float, float]:
+    """(coverage, density, mass) of a box, with draw weights ``w`` summing to 1."""
+    mass, hits = w[inside].sum(), w[inside & y].sum()
+    return hits / max(w[y].sum(), 1e-300), hits / max(mass, 1e-300), mass
 
 
 def prim_box(x: Mapping[str, np.ndarray], y: np.ndarray, alpha: float = 0.05, min_mass: float = 0.02,
-             min_coverage: float = 0.7, prune_tol: float = 0.05) -> Box:
+             min_coverage: float = 0.7, prune_tol: float = 0.05, weights: np.ndarray | None = None) -> Box:
     """PRIM: peel the box that concentrates ``y`` over the inputs ``x``, then prune it.
 
     Peeling removes, at each step, the ``alpha`` share of the box's draws at the low or high
@@ -245,18 +246,23 @@ def prim_box(x: Mapping[str, np.ndarray], y: np.ndarray, alpha: float = 0.05, mi
         Inputs (parameters) by name.
     y : ndarray of bool, shape (draws,)
         The event.
+    weights : ndarray, shape (draws,), optional
+        Draw weights (coverage, density and mass are weighted).
     """
     names = list(x)
     data = np.column_stack([np.asarray(x[n], dtype=float) for n in names])
     y = np.asarray(y, dtype=bool)
-    if y.sum() == 0:
+    w = np.ones(len(y)) if weights is None else np.asarray(weights, dtype=float)
+    w = w / w.sum()
+    if w[y].sum() == 0:
         raise ValueError("the event never happens in this run: no box to find")
     lo, hi = data.min(0).copy(), data.max(0).copy()
     inside = np.ones(len(y), dtype=bool)
-    steps = [(lo.copy(), hi.copy(), *_stats(inside, y))]
-    while inside.mean() > min_mass:
+    steps = [(lo.copy(), hi.copy(), *_stats(inside, y, w))]
+    while w[inside].sum() > min_mass:
         best = None
-        density_now = (inside & y).sum() / inside.sum()
+        w_in = w[inside].sum()
+        density_now = w[inside & y].sum() / w_in
         for j in range(data.shape[1]):
             col = data[inside, j]
             for side in ("lo", "hi"):
@@ -266,10 +272,11 @@ def prim_box(x: Mapping[str, np.ndarray], y: np.ndarray, alpha: float = 0.05, mi
                     keep = inside & (data[:, j] > cut)
                 if side == "hi" and cut == col.max():
                     keep = inside & (data[:, j] < cut)
-                if keep.sum() == 0 or keep.sum() == inside.sum():
+                w_keep = w[keep].sum()
+                if keep.sum() == 0 or keep.sum() == inside.sum() or w_keep <= 0 or w_keep >= w_in:
                     continue
-                density = (keep & y).sum() / keep.sum()
-                gain = (density - density_now) / (1 - keep.sum() / inside.sum())
+                density = w[keep & y].sum() / w_keep
+                gain = (density - density_now) / (1 - w_keep / w_in)
                 if best is None or gain > best[0] + 1e-12:
                     best = (gain, j, side, keep)
         if best is None:
@@ -279,7 +286,7 @@ def prim_box(x: Mapping[str, np.ndarray], y: np.ndarray, alpha: float = 0.05, mi
             lo[j] = data[inside, j].min()
         else:
             hi[j] = data[inside, j].max()
-        steps.append((lo.copy(), hi.copy(), *_stats(inside, y)))
+        steps.append((lo.copy(), hi.copy(), *_stats(inside, y, w)))
     trajectory = pd.DataFrame([(c, d, m) for _, _, c, d, m in steps], columns=["coverage", "density", "mass"])
     ok = [i for i, s in enumerate(steps) if s[2] >= min_coverage] or [0]
     i_best = max(ok, key=lambda i: (steps[i][3], -i))
@@ -291,19 +298,19 @@ def prim_box(x: Mapping[str, np.ndarray], y: np.ndarray, alpha: float = 0.05, mi
 
     while True:
         restricted = [j for j in range(len(names)) if blo[j] > full_lo[j] or bhi[j] < full_hi[j]]
-        base_density = _stats(box_mask(blo, bhi), y)[1]
+        base_density = _stats(box_mask(blo, bhi), y, w)[1]
         losses = []
         for j in restricted:
             l, h = blo.copy(), bhi.copy()
             l[j], h[j] = full_lo[j], full_hi[j]
-            losses.append(((base_density - _stats(box_mask(l, h), y)[1]) / max(base_density, 1e-12), j))
+            losses.append(((base_density - _stats(box_mask(l, h), y, w)[1]) / max(base_density, 1e-12), j))
         if not losses:
             break
         loss, j = min(losses)
         if loss >= prune_tol:
             break
         blo[j], bhi[j] = full_lo[j], full_hi[j]
-    cov, dens, mass = _stats(box_mask(blo, bhi), y)
+    cov, dens, mass = _stats(box_mask(blo, bhi), y, w)
     limits = {names[j]: (float(blo[j]), float(bhi[j])) for j in range(len(names)) if blo[j] > full_lo[j] or bhi[j] < full_hi[j]}
     return Box(limits, float(cov), float(dens), float(mass), trajectory)
 
@@ -330,21 +337,23 @@ class ReverseStress:
 
 
 def reverse_stress(ds: xr.Dataset, event: str | Event, **prim) -> ReverseStress:
-    """Probability of ``event``, the parameters' shifts inside it, and a PRIM box."""
+    """Probability of ``event``, the parameters' shifts inside it, and a PRIM box (weighted if the run has ``weight``)."""
     ev = parse_event(event, ds) if isinstance(event, str) else event
     y = ev.mask(ds)
-    prob = metrics.mean(y.astype(float))
-    prob = metrics.Estimate(prob.value, float(np.sqrt(prob.value * (1 - prob.value) / y.size)))
+    w = ds["weight"].values.astype(float) if "weight" in ds else np.ones(y.size)
+    w = w / w.sum()
+    prob = metrics.prob_above(y.astype(float), 0.5, w)
     params = [str(v) for v in ds.data_vars if ds[v].attrs.get("kind") == "parameter" and np.ptp(ds[v].values) > 0]
-    if y.sum() == 0:
+    if w[y].sum() == 0:
         raise ValueError(f"the event {ev.text!r} never happens in this run of {y.size:,} draws")
     rows = []
     for p in params:
         x = ds[p].values.astype(float)
-        sd = x.std()
-        rows.append((p, float(np.median(x)), float(np.median(x[y])), float((x[y].mean() - x.mean()) / sd) if sd > 0 else 0.0,
-                     float((x[y] > np.median(x)).mean())))
+        med, med_in = metrics.quantile(x, 0.5, w).value, metrics.quantile(x[y], 0.5, w[y]).value
+        mean_all, mean_in = float(np.sum(w * x)), float(np.sum(w[y] * x[y]) / w[y].sum())
+        sd = float(np.sqrt(np.sum(w * (x - mean_all) ** 2)))
+        rows.append((p, med, med_in, (mean_in - mean_all) / sd if sd > 0 else 0.0, float(np.sum(w[y] * (x[y] > med)) / w[y].sum())))
     shifts = pd.DataFrame(rows, columns=["parameter", "median", "median in event", "shift (sd)", "share above median"])
     shifts = shifts.set_index("parameter").sort_values("shift (sd)", key=np.abs, ascending=False)
-    box = prim_box({p: ds[p].values for p in params}, y, **prim)
+    box = prim_box({p: ds[p].values for p in params}, y, weights=w, **prim)
     return ReverseStress(ev, prob, shifts, box)

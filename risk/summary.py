@@ -27,7 +27,7 @@ def quantile_table(
     years: Sequence[int] | None = None,
     probs: Sequence[float] = (0.05, 0.5, 0.95),
 ) -> pd.DataFrame:
-    """Quantiles of ``variables`` in ``years`` over draws.
+    """Quantiles of ``variables`` in ``years`` over draws (weighted if the run has ``weight``).
 
     Returns
     -------
@@ -38,13 +38,15 @@ def quantile_table(
     missing = [v for v in variables if v not in ds]
     if missing:
         raise KeyError(f"no variable named {missing[0]!r}; variables include {', '.join(sorted(map(str, ds.data_vars))[:12])}...")
+    from . import metrics
+
     years = list(summary_years(ds) if years is None else years)
+    w = ds["weight"].values if "weight" in ds else None
     rows = {}
     for var in variables:
-        da = ds[var].sel(year=years)
-        q = np.quantile(np.asarray(da.values, dtype=float), probs, axis=0)
-        for j, year in enumerate(years):
-            rows[(var, year)] = q[:, j]
+        for year in years:
+            x = ds[var].sel(year=year).values
+            rows[(var, year)] = np.array([metrics.quantile(x, p, w).value for p in probs])
     names = [f"P{100 * p:g}" for p in probs]
     index = pd.MultiIndex.from_tuples(list(rows), names=["variable", "year"])
     return pd.DataFrame(np.array(list(rows.values())), index=index, columns=names)

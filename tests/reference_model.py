@@ -103,7 +103,7 @@ def reference_path(p: dict, shocks: dict, base, H: int) -> dict:
         aws_capex_ai=I[Y0], aws_capex_saved=I[Y0] * (1 / cA0 - 1), aws_depreciation=D0, aws_ai_revenue=Rai0,
         aws_revenue=base.aws_revenue, aws_operating_margin=base.aws_operating_margin,
         aws_operating_margin_all_gpu=base.aws_operating_margin, aws_margin_uplift=0, aws_margin_uplift_bp=0,
-        aws_external_revenue=0,
+        aws_external_revenue=0, amazon_capex=base.amazon_capex,
     )
     C, R, u, kappa = C0, 0, u0, 1.0
     for t in range(1, H + 1):
@@ -162,6 +162,7 @@ def reference_path(p: dict, shocks: dict, base, H: int) -> dict:
             aws_inhouse_share=sig, aws_capex_ai=I[Y], aws_capex_saved=Icf[Y] - I[Y], aws_depreciation=D,
             aws_ai_revenue=Rai, aws_revenue=RA, aws_operating_margin=OMA, aws_operating_margin_all_gpu=OMcf,
             aws_margin_uplift=OMA - OMcf, aws_margin_uplift_bp=(OMA - OMcf) * 1e4, aws_external_revenue=E,
+            amazon_capex=A,
         )
     out["_calibrated"] = dict(nvda_gpu_share_base=n0, aws_history_scale=f, aws_cash_cost_core=wc)
     return out

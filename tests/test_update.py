@@ -1,0 +1,106 @@
+"""Updating on new figures: weights, effective sample size, refusal, and calibration on synthetic truth."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import risk
+from risk import metrics
+from risk.update import Observation, UpdateError, parse_observation, update
+
+OBSERVED = [("nvda_gross_margin", 2026, 0.01), ("aws_operating_margin", 2026, 0.02), ("capex_hyperscaler", 2026, 40.0),
+            ("nvda_gross_margin", 2027, 0.015), ("aws_operating_margin", 2027, 0.03)]
+
+
+def test_weighted_metrics_equal_replicated_draws():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=3000)
+    k = rng.integers(1, 4, size=3000)
+    rep = np.repeat(x, k)
+    assert metrics.mean(x, k).value == pytest.approx(rep.mean())
+    assert metrics.prob_below(x, 0.3, k).value == pytest.approx((rep < 0.3).mean())
+    assert metrics.quantile(x, 0.1, k).value == pytest.approx(np.quantile(rep, 0.1), abs=0.01)
+    assert metrics.std(x, k).value == pytest.approx(rep.std(), rel=1e-3)
+    assert metrics.effective_sample_size(np.ones(50)) == pytest.approx(50)
+    with pytest.raises(ValueError, match="weights has 2 entries but there are 3 draws"):
+        metrics.mean([1, 2, 3], [1, 1])
+
+
+def test_parse_observation_wording(base_scenario):
+    ds = risk.simulate(base_scenario, draws=100)
+    assert parse_observation("nvda_gross_margin[2026] = 72% +- 1%", ds) == Observation("nvda_gross_margin", 2026, 0.72, 0.01)
+    assert parse_observation("aws_revenue[2026]=165±5") == Observation("aws_revenue", 2026, 165.0, 5.0)
+    with pytest.raises(risk.ScenarioError, match=r"expected VARIABLE\[YEAR\] = VALUE \+- SD"):
+        parse_observation("nvda_gross_margin[2026] = 0.72")
+    with pytest.raises(risk.ScenarioError, match=r"no output named 'nvda_gm' "):
+        parse_observation("nvda_gm[2026] = 0.72 +- 0.01", ds)
+    with pytest.raises(risk.ScenarioError, match="the standard error must be > 0"):
+        parse_observation("nvda_gross_margin[2026] = 0.72 +- 0")
+
+
+@pytest.fixture(scope="module")
+def prior(base_scenario):
+    return risk.simulate(base_scenario, draws=20_000, seed=1, dtype="float64")
+
+
+def test_effective_sample_size_warning_refusal_and_resampling(prior):
+    with pytest.warns(UserWarning, match=r"effective sample size \d+ of 20,000 draws: statistics of the updated run are noisy"):
+        u = update(prior, ["aws_operating_margin[2026] = 0.37 +- 0.01"])
+    assert 100 < u.ess < 2000 and u.run["weight"].sum() == pytest.approx(1.0)
+    assert "aws_operating_margin[2026] = 0.37 +- 0.01" in u.run.attrs["observations"]
+    with pytest.raises(UpdateError, match=r"effective sample size \d+ of 20,000 draws is below the minimum 100: the observations"):
+        update(prior, ["nvda_gross_margin[2026] = 0.60 +- 0.001"])
+    r = update(prior, ["aws_operating_margin[2026] = 0.33 +- 0.02"], resample=True)
+    assert np.allclose(r.run["weight"].values, 1 / 20_000) and "source_draw" in r.run
+    # resampled and weighted runs agree in distribution
+    w = update(prior, ["aws_operating_margin[2026] = 0.33 +- 0.02"]).run
+    med_w = w.risk.quantile("aws_operating_margin", 0.5)["value"].sel(year=2030)
+    med_r = r.run.risk.quantile("aws_operating_margin", 0.5)["value"].sel(year=2030)
+    assert float(med_w) == pytest.approx(float(med_r), abs=0.01)
+
+
+def test_updates_compose(prior):
+    a = update(update(prior, ["aws_operating_margin[2026] = 0.33 +- 0.02"]).run, ["nvda_gross_margin[2026] = 0.72 +- 0.01"])
+    b = update(prior, ["aws_operating_margin[2026] = 0.33 +- 0.02", "nvda_gross_margin[2026] = 0.72 +- 0.01"])
+    np.testing.assert_allclose(a.run["weight"].values, b.run["weight"].values, rtol=1e-9, atol=1e-15)
+
+
+@pytest.mark.slow
+def test_synthetic_truth_calibration(base_scenario, prior):
+    """Truths drawn from the prior, observed in 2026-27 with noise: posteriors move towards the truth,
+    later-year forecasts narrow, and updated 90% intervals cover the truth about 90% of the time."""
+    truths = risk.simulate(base_scenario, draws=200, seed=99, dtype="float64")
+    rng = np.random.default_rng(5)
+    covered, narrower, closer = [], [], []
+    prior_sd = {v: metrics.std(prior[v].sel(year=2030).values).value for v in ("nvda_gross_margin", "aws_operating_margin")}
+    for j in range(truths.sizes["draw"]):
+        truth = truths.isel(draw=j)
+        obs = [Observation(v, y, float(truth[v].sel(year=y)) + rng.normal(0, sd), sd) for v, y, sd in OBSERVED]
+        with _quiet():
+            u = update(prior, obs, min_ess=20)
+        w = u.run["weight"].values
+        for v in ("nvda_gross_margin", "aws_operating_margin"):
+            x = prior[v].sel(year=2030).values
+            lo, hi = metrics.quantile(x, 0.05, w).value, metrics.quantile(x, 0.95, w).value
+            covered.append(lo <= float(truth[v].sel(year=2030)) <= hi)
+            narrower.append(metrics.std(x, w).value < prior_sd[v])
+        for p in ("capex.growth_first", "aws.rental_decline"):
+            t = float(truth[p])
+            closer.append(abs(u.shifts.loc[p, "posterior mean"] - t) - abs(u.shifts.loc[p, "prior mean"] - t))
+    coverage = np.mean(covered)
+    assert 0.85 <= coverage <= 0.95, coverage
+    assert np.mean(narrower) > 0.8
+    assert np.mean(closer) < 0
+
+
+class _quiet:
+    def __enter__(self):
+        import warnings
+
+        self._cm = warnings.catch_warnings()
+        self._cm.__enter__()
+        warnings.simplefilter("ignore")
+
+    def __exit__(self, *exc):
+        return self._cm.__exit__(*exc)
