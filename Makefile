@@ -17,8 +17,8 @@ $(VENV)/.installed: pyproject.toml
 install: $(VENV)/.installed
 
 run: install
-	$(VENV)/bin/risk validate scenarios/base.yaml
-	$(VENV)/bin/risk run scenarios/base.yaml $(if $(DRAWS),--draws $(DRAWS)) --out $(OUT)/base.nc
+	$(VENV)/bin/risk run scenarios/outlook.yaml $(if $(DRAWS),--draws $(DRAWS)) --out $(OUT)/outlook.nc
+	$(VENV)/bin/risk report $(OUT)/outlook.nc --out $(OUT)/report.pdf
 
 test: install
 	$(PY) -m pytest -n 2

@@ -496,5 +496,34 @@ def hindcast(
         out.print(f"wrote {out_file}", highlight=False, soft_wrap=True)
 
 
+@app.command()
+def report(
+    runs: list[Path] = typer.Argument(..., help="One or more saved runs (NetCDF)."),
+    out_file: Path = typer.Option(Path("report.pdf"), "--out", "-o", help="report.pdf or report.html."),
+    event: str = typer.Option("nvda_gross_margin[2030] < 0.60", "--event", "-e", help="Tail event of the reverse-stress summary."),
+    year: int = typer.Option(2030, "--year", help="Target year of the distribution and sensitivity charts."),
+    hindcast_scenario: Optional[Path] = typer.Option(Path("scenarios/hindcast_2023.yaml"), "--hindcast",
+                                                     help="Hindcast scenario for the appendix (skipped if the file is missing)."),
+):
+    """Write the PDF (or HTML) report of one or more runs."""
+    from .hindcast import hindcast as run_hindcast
+    from .report import build_report
+
+    loaded = [_load_run(r) for r in runs]
+    hc = None
+    if hindcast_scenario is not None and hindcast_scenario.is_file():
+        try:
+            hc = run_hindcast(hindcast_scenario, draws=5000)
+        except (ScenarioError, DataError) as e:
+            _fail(e)
+    try:
+        build_report(loaded, out_file, event=event, target_year=year, hindcast=hc)
+    except ScenarioError as e:
+        _fail(e)
+    except ValueError as e:
+        _fail(e)
+    out.print(f"wrote {out_file}", highlight=False, soft_wrap=True)
+
+
 if __name__ == "__main__":  # pragma: no cover
     app()

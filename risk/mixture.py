@@ -183,5 +183,6 @@ def simulate_set(sset: ScenarioSet, draws: int | None = None, seed: int | None =
         "scenarios_json": json.dumps({p.attrs["scenario"]: json.loads(p.attrs["scenarios_json"])[p.attrs["scenario"]] for p in parts}),
         "overrides": json.dumps(sset.overrides, default=str),
         "seed": seed, "sampling": sampling, "draws": int(ds.sizes["draw"]),
+        "created": parts[0].attrs.get("created", ""),
     })
     return ds

@@ -336,8 +336,17 @@ class ReverseStress:
     box: Box
 
 
+#: PRIM searches its box on at most this many draws (a seeded random subset of larger runs).
+PRIM_MAX_DRAWS = 50_000
+
+
 def reverse_stress(ds: xr.Dataset, event: str | Event, **prim) -> ReverseStress:
-    """Probability of ``event``, the parameters' shifts inside it, and a PRIM box (weighted if the run has ``weight``)."""
+    """Probability of ``event``, the parameters' shifts inside it, and a PRIM box (weighted if the run has ``weight``).
+
+    The probability and the shifts use every draw; the PRIM box is searched on at most
+    :data:`PRIM_MAX_DRAWS` of them (a seeded random subset), its coverage and density then
+    measured on every draw.
+    """
     ev = parse_event(event, ds) if isinstance(event, str) else event
     y = ev.mask(ds)
     w = ds["weight"].values.astype(float) if "weight" in ds else np.ones(y.size)
@@ -355,5 +364,14 @@ def reverse_stress(ds: xr.Dataset, event: str | Event, **prim) -> ReverseStress:
         rows.append((p, med, med_in, (mean_in - mean_all) / sd if sd > 0 else 0.0, float(np.sum(w[y] * (x[y] > med)) / w[y].sum())))
     shifts = pd.DataFrame(rows, columns=["parameter", "median", "median in event", "shift (sd)", "share above median"])
     shifts = shifts.set_index("parameter").sort_values("shift (sd)", key=np.abs, ascending=False)
-    box = prim_box({p: ds[p].values for p in params}, y, weights=w, **prim)
+    sub_idx = np.arange(y.size)
+    if y.size > PRIM_MAX_DRAWS:
+        sub_idx = np.sort(np.random.default_rng(0).choice(y.size, PRIM_MAX_DRAWS, replace=False))
+    box = prim_box({p: ds[p].values[sub_idx] for p in params}, y[sub_idx], weights=w[sub_idx], **prim)
+    if sub_idx.size < y.size:
+        inside = np.ones(y.size, dtype=bool)
+        for p, (lo, hi) in box.limits.items():
+            x = ds[p].values
+            inside &= (x >= lo) & (x <= hi)
+        box.coverage, box.density, box.mass = (float(v) for v in _stats(inside, y, w))
     return ReverseStress(ev, prob, shifts, box)

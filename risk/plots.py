@@ -1,0 +1,176 @@
+"""Charts of a run: fan chart, distribution by scenario, rank-correlation tornado, joint distribution.
+
+Each function takes a run (or an analysis result) and returns a matplotlib Figure; axis
+labels and units come from the Dataset's attrs, and margins are shown in percent. Draw
+weights (an updated run) are respected. matplotlib and seaborn are imported inside.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from . import metrics
+
+__all__ = ["fan_chart", "distribution", "tornado_chart", "joint", "to_svg", "label"]
+
+
+def label(da: xr.DataArray) -> str:
+    """'long name [units]' from a variable's attrs; fractions are labelled in percent."""
+    units = da.attrs.get("units", "")
+    name = da.attrs.get("long_name", da.name)
+    return f"{name} [%]" if units == "1" else f"{name} [{units}]" if units else str(name)
+
+
+def _percent(ax, axis="y"):
+    from matplotlib.ticker import PercentFormatter
+
+    (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(PercentFormatter(1.0, decimals=0))
+
+
+def _legend_below(fig, ax, ncol: int = 4) -> None:
+    """One legend for the figure, below the panels."""
+    handles, labels = ax.get_legend_handles_labels()
+    if ax.get_legend() is not None:
+        ax.get_legend().remove()
+    if handles:
+        fig.legend(handles, labels, loc="lower center", ncol=ncol, fontsize=6.5, frameon=False)
+        fig.tight_layout(rect=(0, 0.06 + 0.05 * ((len(labels) - 1) // ncol), 1, 1))
+
+
+def _central(x: np.ndarray, lo: float = 0.005, hi: float = 0.995) -> tuple[float, float]:
+    """Axis limits covering the central 99% of ``x``, padded by 5%."""
+    a, b = np.quantile(x, [lo, hi])
+    pad = 0.05 * (b - a or 1.0)
+    return a - pad, b + pad
+
+
+def _weights(ds: xr.Dataset) -> np.ndarray | None:
+    return ds["weight"].values if "weight" in ds else None
+
+
+def _sample(ds: xr.Dataset, max_draws: int = 20_000, seed: int = 0) -> xr.Dataset:
+    """At most ``max_draws`` draws for plotting: resampled by weight if the run is weighted."""
+    n = ds.sizes["draw"]
+    w = _weights(ds)
+    if n <= max_draws and w is None:
+        return ds
+    rng = np.random.default_rng(seed)
+    p = None if w is None else w / w.sum()
+    idx = rng.choice(n, size=min(n, max_draws), replace=w is not None, p=p)
+    out = ds.isel(draw=np.sort(idx))
+    return out.drop_vars("weight") if "weight" in out else out
+
+
+def fan_chart(ds: xr.Dataset, variables: Sequence[str], probs=(0.05, 0.25, 0.5, 0.75, 0.95), by_scenario: bool = False):
+    """Quantile bands over the years, one panel per variable (median lines by scenario if asked)."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(variables), figsize=(2.45 * len(variables), 2.7), squeeze=False)
+    w = _weights(ds)
+    years = ds["year"].values
+    for ax, var in zip(axes[0], variables):
+        da = ds[var]
+        if w is None:
+            q = np.quantile(da.transpose("draw", "year").values, probs, axis=0)
+        else:
+            q = np.array([[metrics.quantile(da.sel(year=y).values, p, w).value for y in years] for p in probs])
+        ax.fill_between(years, q[0], q[-1], color="#4C72B0", alpha=0.18, lw=0, label=f"P{100 * probs[0]:g}-P{100 * probs[-1]:g}")
+        ax.fill_between(years, q[1], q[-2], color="#4C72B0", alpha=0.35, lw=0, label=f"P{100 * probs[1]:g}-P{100 * probs[-2]:g}")
+        ax.plot(years, q[len(probs) // 2], color="#1f3b73", lw=1.8, label="median")
+        if by_scenario and "scenario" in ds.coords and len(np.unique(ds["scenario"].values)) > 1:
+            for name, part in ds.groupby("scenario"):
+                ax.plot(years, part[var].median("draw").values, lw=0.9, ls="--", label=str(name))
+        ax.set_title(da.attrs.get("long_name", var), fontsize=8)
+        ax.set_xlabel("year", fontsize=7)
+        ax.set_ylabel(label(da), fontsize=7)
+        ax.tick_params(labelsize=6.5)
+        if da.attrs.get("units") == "1":
+            _percent(ax)
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    _legend_below(fig, axes[0][0], ncol=5)
+    return fig
+
+
+def distribution(ds: xr.Dataset, variables: Sequence[str], year: int):
+    """Density of each variable in ``year``, one curve per scenario, one panel per variable."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    fig, axes = plt.subplots(1, len(variables), figsize=(2.45 * len(variables), 2.5), squeeze=False)
+    small = _sample(ds)
+    scen = small["scenario"].values if "scenario" in small.coords else np.full(small.sizes["draw"], "run")
+    for ax, var in zip(axes[0], variables):
+        frame = pd.DataFrame({"value": small[var].sel(year=year).values, "scenario": scen})
+        multi = frame["scenario"].nunique() > 1
+        for name, part in frame.groupby("scenario", sort=False) if multi else [("all draws", frame)]:
+            sns.kdeplot(part["value"], ax=ax, fill=not multi, warn_singular=False, linewidth=1.0, label=str(name))
+        ax.set_xlim(*_central(frame["value"].to_numpy()))
+        ax.set_title(f"{ds[var].attrs.get('long_name', var)}, {year}", fontsize=8)
+        ax.set_xlabel(label(ds[var]), fontsize=7)
+        ax.set_ylabel("density", fontsize=7)
+        ax.tick_params(labelsize=6.5)
+        if ds[var].attrs.get("units") == "1":
+            _percent(ax, "x")
+    fig.tight_layout()
+    if multi:
+        _legend_below(fig, axes[0][0], ncol=4)
+    return fig
+
+
+def tornado_chart(values: pd.Series, title: str, xlabel: str, top: int = 10):
+    """Horizontal bars of ``values`` (parameter -> effect), largest absolute first."""
+    import matplotlib.pyplot as plt
+
+    v = values.reindex(values.abs().sort_values(ascending=False).index)[:top][::-1]
+    fig, ax = plt.subplots(figsize=(6.2, 0.28 * len(v) + 0.9))
+    ax.barh(range(len(v)), v.values, color=np.where(v.values < 0, "#C44E52", "#4C72B0"))
+    ax.set_yticks(range(len(v)), [str(i) for i in v.index], fontsize=7)
+    ax.axvline(0, color="black", lw=0.6)
+    ax.set_title(title, fontsize=9)
+    ax.set_xlabel(xlabel, fontsize=8)
+    ax.grid(axis="x", alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def joint(ds: xr.Dataset, x: str, y: str, year: int):
+    """Joint distribution of two outputs in ``year`` (hexbin density with marginal medians)."""
+    import matplotlib.pyplot as plt
+
+    small = _sample(ds)
+    xv, yv = small[x].sel(year=year).values, small[y].sel(year=year).values
+    (x0, x1), (y0, y1) = _central(xv, 0.01, 0.99), _central(yv, 0.01, 0.99)
+    fig, ax = plt.subplots(figsize=(5.0, 3.5))
+    hb = ax.hexbin(xv, yv, gridsize=40, cmap="Blues", mincnt=1, extent=(x0, x1, y0, y1))
+    ax.set_xlim(x0, x1)
+    ax.set_ylim(y0, y1)
+    fig.colorbar(hb, ax=ax, label="draws")
+    ax.axvline(np.median(xv), color="#C44E52", lw=0.8, ls="--")
+    ax.axhline(np.median(yv), color="#C44E52", lw=0.8, ls="--")
+    ax.set_xlabel(label(ds[x]), fontsize=7)
+    ax.set_ylabel(label(ds[y]), fontsize=7)
+    ax.tick_params(labelsize=6.5)
+    ax.set_title(f"{year}, central 98% of draws", fontsize=8)
+    if ds[x].attrs.get("units") == "1":
+        _percent(ax, "x")
+    if ds[y].attrs.get("units") == "1":
+        _percent(ax, "y")
+    fig.tight_layout()
+    return fig
+
+
+def to_svg(fig) -> str:
+    """The figure as an SVG string (closed afterwards)."""
+    import matplotlib.pyplot as plt
+
+    buf = io.StringIO()
+    fig.savefig(buf, format="svg", bbox_inches="tight")
+    plt.close(fig)
+    text = buf.getvalue()
+    return text[text.index("<svg"):]
