@@ -170,10 +170,13 @@ def build_report(runs: Sequence[xr.Dataset], out: str | Path, event: str = DEFAU
             tmp.write_text(html, encoding="utf-8")
         else:
             import logging
+            import warnings
 
-            import weasyprint
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)  # HarfBuzz-Subset notice of some builds
+                import weasyprint
 
-            logging.getLogger("weasyprint").setLevel(logging.ERROR)
-            logging.getLogger("fontTools").setLevel(logging.ERROR)
-            weasyprint.HTML(string=html).write_pdf(tmp)
+                logging.getLogger("weasyprint").setLevel(logging.ERROR)
+                logging.getLogger("fontTools").setLevel(logging.ERROR)
+                weasyprint.HTML(string=html).write_pdf(tmp)
     return out

@@ -1,0 +1,105 @@
+"""The report: built from a real run, pages, numbers in its text, every figure; and the plot functions."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+import risk
+from risk import metrics, plots
+from risk.cli import app
+from risk.hindcast import hindcast
+from risk.report import FIGURE_IDS, build_report, render_html
+
+from conftest import SCENARIOS
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def outlook():
+    return risk.simulate(SCENARIOS / "outlook.yaml", draws=7000, seed=4)
+
+
+@pytest.fixture(scope="module")
+def pdf(outlook, tmp_path_factory):
+    path = tmp_path_factory.mktemp("report") / "report.pdf"
+    build_report([outlook], path, hindcast=hindcast(SCENARIOS / "hindcast_2023.yaml", draws=2000))
+    return path
+
+
+def pdf_text(path) -> str:
+    from pypdf import PdfReader
+
+    return "\n".join(p.extract_text() for p in PdfReader(str(path)).pages)
+
+
+def test_page_count(pdf):
+    from pypdf import PdfReader
+
+    assert 5 <= len(PdfReader(str(pdf)).pages) <= 10
+
+
+def test_summary_numbers_are_in_the_pdf(pdf, outlook):
+    text = pdf_text(pdf)
+    for var, year in (("nvda_gross_margin", 2030), ("aws_operating_margin", 2028), ("nvda_operating_margin", 2032)):
+        x = outlook[var].sel(year=year).values
+        med = metrics.quantile(x, 0.5)
+        assert f"{med.value:.1%} ± {med.se:.2%}" in text, (var, year)
+        p = metrics.prob_below(x, {"nvda_gross_margin": 0.65, "aws_operating_margin": 0.30, "nvda_operating_margin": 0.55}[var])
+        assert f"{p.value:.1%} ± {p.se:.2%}" in text
+    assert outlook.attrs["scenario_hash"][:16] in text
+    assert "seed 4" in text and "7,000" in text
+
+
+def test_every_section_and_figure_is_present(pdf, outlook):
+    text = pdf_text(pdf)
+    for i in range(1, len(FIGURE_IDS) + 1):
+        assert f"Figure {i}:" in text
+    for heading in ("Executive summary", "Reverse stress: nvda_gross_margin[2030] < 0.60", "Appendix A: assumptions",
+                    "Appendix B: hindcast", "Methods", "what differs from base"):
+        assert heading in text
+    html = render_html([outlook])
+    assert html.count("<figure") == len(FIGURE_IDS) and html.count("<svg") >= len(FIGURE_IDS)
+    for fid in FIGURE_IDS:
+        assert f'id="{fid}"' in html
+
+
+def test_units_label_the_axes(outlook):
+    fig = plots.fan_chart(outlook, ["nvda_gross_margin", "aws_revenue"])
+    labels = [ax.get_ylabel() for ax in fig.axes]
+    assert labels[0] == "NVIDIA gross margin [%]" and labels[1] == "AWS revenue [USD bn]"
+    fig = plots.joint(outlook, "nvda_gross_margin", "aws_margin_uplift_bp", 2030)
+    assert fig.axes[0].get_ylabel().endswith("[bp]")
+    svg = plots.to_svg(plots.distribution(outlook, ["nvda_gross_margin"], 2030))
+    assert svg.startswith("<svg")
+
+
+def test_several_runs_and_html(tmp_path, outlook):
+    base = risk.simulate(SCENARIOS / "base.yaml", draws=3000, seed=1)
+    out = build_report([base, outlook], tmp_path / "r.html")
+    html = out.read_text()
+    assert "AI accelerators: NVIDIA and AWS margins compared" in html and html.count("<h3>") >= 2
+    with pytest.raises(ValueError, match="report file must end in .pdf or .html, got 'r.docx'"):
+        build_report([base], tmp_path / "r.docx")
+
+
+def test_failed_report_leaves_no_file(tmp_path, outlook, monkeypatch):
+    import weasyprint
+
+    monkeypatch.setattr(weasyprint.HTML, "write_pdf", lambda self, target: (_ for _ in ()).throw(RuntimeError("boom")))
+    with pytest.raises(RuntimeError):
+        build_report([outlook], tmp_path / "r.pdf")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_cli_report(tmp_path, outlook):
+    risk.save_run(outlook, tmp_path / "o.nc")
+    r = CliRunner().invoke(app, ["report", str(tmp_path / "o.nc"), "--out", str(tmp_path / "o.pdf"), "--hindcast", "none.yaml"])
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "o.pdf").stat().st_size > 20_000
+    bad = CliRunner().invoke(app, ["report", str(tmp_path / "o.nc"), "--out", str(tmp_path / "x.pdf"), "--event", "nvda_gm[2030] < 0.6"])
+    assert bad.exit_code == 2 and "no output named 'nvda_gm'" in bad.output
