@@ -94,12 +94,19 @@ def _problem_of(value, message):
 
 @app.command()
 def validate(scenarios: list[Path] = typer.Argument(..., help="Scenario files to check.")):
-    """Check scenario files against the schema; print what is wrong, naming each key path."""
+    """Check scenario and scenario-set files against the schema; print what is wrong, naming each key path."""
     failed = False
+    from .mixture import is_scenario_set, load_scenario_set
     from .scenario import load_scenario
 
     for path in scenarios:
         try:
+            if path.is_file() and is_scenario_set(path):
+                sset = load_scenario_set(path)
+                members = ", ".join(f"{m.name} {m.weight:.0%}" for m in sset.members)
+                out.print(f"[green]ok[/] {path}: scenario set '{sset.name}' of {members}; hash {sset.hash[:12]}",
+                          highlight=False, soft_wrap=True)
+                continue
             sc = load_scenario(path)
         except ScenarioError as e:
             err.print(f"[bold red]invalid:[/] {e}", highlight=False, soft_wrap=True)

@@ -437,10 +437,6 @@ class Pert(_ModeBounded):
     dist: Literal["pert"]
     shape: float = 4.0
 
-    @classmethod
-    def _optional(cls):
-        return ()
-
     def _frozen_of(self, a, m, b):
         lam = self.shape
         return stats.beta(1 + lam * (m - a) / (b - a), 1 + lam * (b - m) / (b - a), loc=a, scale=b - a)

@@ -119,9 +119,13 @@ def _corr(m: np.ndarray, w: np.ndarray | None) -> np.ndarray:
     return cov / np.outer(d, d)
 
 
-def evaluate(scenario: Scenario, params: dict[str, np.ndarray], shocks: dict[str, np.ndarray], outputs: Sequence[str]) -> dict[str, np.ndarray]:
-    """Run the model on given parameters and shocks; the named outputs, shape (draws, years)."""
-    base = base_data(scenario.data_dir, scenario.settings.base_year)
+def evaluate(scenario: Scenario, params: dict[str, np.ndarray], shocks: dict[str, np.ndarray], outputs: Sequence[str],
+             base=None) -> dict[str, np.ndarray]:
+    """Run the model on given parameters and shocks; the named outputs, shape (draws, years).
+
+    ``base`` (the scenario's :class:`risk.data.BaseData`) is read from its data folder if not given.
+    """
+    base = base_data(scenario.data_dir, scenario.settings.base_year) if base is None else base
     result = run_model(params, shocks, base, scenario.settings.horizon)
     return {o: result.outputs[o] for o in outputs}
 
@@ -147,13 +151,14 @@ def tornado(scenario: Scenario, output: str, draws: int = 10_000, seed: int | No
     shocks = sample_shocks(seed, H, 0, draws)
     names = uncertain_parameters(scenario)
     lo_, hi_ = np.empty((len(names), H + 1)), np.empty((len(names), H + 1))
-    base = evaluate(scenario, params, shocks, [output])[output].mean(0)
+    data = base_data(scenario.data_dir, scenario.settings.base_year)
+    base = evaluate(scenario, params, shocks, [output], data)[output].mean(0)
     for i, p in enumerate(names):
         dist = scenario.parameters[p]
         for q, target in ((low, lo_), (high, hi_)):
             pinned = dict(params)
             pinned[p] = np.full(draws, float(dist.ppf(np.array([q]))[0]))
-            target[i] = evaluate(scenario, pinned, shocks, [output])[output].mean(0)
+            target[i] = evaluate(scenario, pinned, shocks, [output], data)[output].mean(0)
     years = np.arange(scenario.settings.base_year, scenario.settings.base_year + H + 1)
     units = OUTPUTS[output].units
     ds = xr.Dataset(

@@ -117,8 +117,11 @@ def stress_test(scenario: Scenario, pins: Sequence[Pin], draws: int = 20_000, se
     stressed = dict(params)
     for pin in pins:
         stressed[pin.path] = _pinned(scenario, params, pin)
-    a = evaluate(scenario, params, shocks, outputs)
-    b = evaluate(scenario, stressed, shocks, outputs)
+    from .data import base_data
+
+    data = base_data(scenario.data_dir, scenario.settings.base_year)
+    a = evaluate(scenario, params, shocks, outputs, data)
+    b = evaluate(scenario, stressed, shocks, outputs, data)
     base_year = scenario.settings.base_year
     years = list(years) if years is not None else [y for y in (base_year + 1, 2028, 2030, base_year + H) if base_year < y <= base_year + H]
     rows = {}

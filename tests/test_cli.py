@@ -105,3 +105,9 @@ def test_stress_and_reverse_stress(saved_run, wide):
     assert "P(nvda_gross_margin[2030] < 0.60) =" in r.output and "PRIM box" in r.output and "pricing.elasticity" in r.output
     bad = runner.invoke(app, ["reverse-stress", str(saved_run), "--event", "nvda_gross_margin[2040] < 0.6"])
     assert bad.exit_code == 2 and "year 2040 is not in the run" in bad.output
+
+
+def test_validate_a_scenario_set():
+    r = runner.invoke(app, ["validate", str(BASE_FILE.parent / "outlook.yaml")])
+    assert r.exit_code == 0, r.output
+    assert "scenario set 'outlook'" in r.output and "base 35%" in r.output
