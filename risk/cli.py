@@ -131,6 +131,9 @@ def run(
     out_file: Optional[Path] = typer.Option(None, "--out", "-o", help="Write the run to this NetCDF file."),
     dtype: str = typer.Option("float32", "--dtype", help="Storage of outputs: float32 or float64."),
     set_: Optional[list[str]] = typer.Option(None, "--set", help="Override PATH=VALUE (YAML value), repeatable."),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Run on dask: threads, processes, synchronous or tcp://host:port."),
+    chunk_size: Optional[int] = typer.Option(None, "--chunk-size", help="Draws per dask chunk (default: from --memory, else 100,000)."),
+    memory: Optional[str] = typer.Option(None, "--memory", help="Memory budget, e.g. 4GB: sizes the chunks; refuses runs that cannot fit."),
 ):
     """Simulate a scenario or scenario set; print P5/P50/P95 of the key margins; optionally save the run."""
     from .io import save_run
@@ -140,6 +143,8 @@ def run(
 
     sc = _scenario(scenario, set_)
     n = draws if draws is not None else (sc.draws if isinstance(sc, ScenarioSet) else sc.settings.draws)
+    if scheduler is not None or memory is not None:
+        return _run_dask(sc, n, seed, sampling, out_file, dtype, scheduler, chunk_size, memory)
     start = time.perf_counter()
     try:
         if n >= PROGRESS_FROM and sys.stderr.isatty():
@@ -172,6 +177,64 @@ def run(
         save_run(ds, out_file)
         out.print(f"wrote {out_file} (scenario hash {ds.attrs['scenario_hash'][:12]}, risk {__version__})",
                   highlight=False, soft_wrap=True)
+
+
+def _run_dask(sc, draws, seed, sampling, out_file, dtype, scheduler, chunk_size, memory) -> None:
+    """``risk run`` on dask: stream chunks to ``out_file``; the summary is computed from the file."""
+    import contextlib
+
+    import dask
+    import xarray as xr
+
+    from .io import save_run
+    from .mixture import ScenarioSet
+    from .scale import check_memory, chunk_for_memory, parse_memory
+    from .simulate import simulate
+    from .summary import quantile_table
+
+    if isinstance(sc, ScenarioSet):
+        _fail(ScenarioError(sc.source, [_problem_of(sc.name, "dask-backed runs take one scenario, not a scenario set")]))
+    try:
+        budget = parse_memory(memory) if memory is not None else None
+    except ValueError as e:
+        _fail(e)
+    if scheduler is not None and not (scheduler in ("threads", "processes", "synchronous") or scheduler.startswith("tcp://")):
+        _fail(ScenarioError("--scheduler", [_problem_of(scheduler, "must be threads, processes, synchronous or tcp://host:port")]))
+    if budget is not None:
+        try:
+            check_memory(sc, draws, budget, to_disk=out_file is not None, dtype=dtype)
+        except ScenarioError as e:
+            _fail(e)
+    workers = 2
+    if chunk_size is None:
+        chunk_size = chunk_for_memory(sc, budget, workers) if budget is not None else 100_000
+    start = time.perf_counter()
+    try:
+        ds = simulate(sc, draws=draws, seed=seed, sampling=sampling, dtype=dtype, chunk_size=chunk_size, lazy=True)
+    except (ScenarioError, DataError) as e:
+        _fail(e)
+    if scheduler is not None and scheduler.startswith("tcp://"):
+        from distributed import Client
+
+        ctx = Client(scheduler)
+    else:
+        ctx = dask.config.set(scheduler=scheduler or "threads")
+    with ctx if isinstance(ctx, contextlib.AbstractContextManager) else contextlib.nullcontext():
+        if out_file is not None:
+            save_run(ds, out_file)
+            view = xr.open_zarr(out_file) if out_file.suffix == ".zarr" else xr.open_dataset(out_file, engine="h5netcdf")
+        else:
+            view = ds.compute()
+        elapsed = time.perf_counter() - start
+        table = _table(title=f"{view.attrs['scenario']}: {view.sizes['draw']:,} draws, seed {view.attrs['seed']}, {view.attrs['sampling']}, "
+                             f"dask {scheduler or 'threads'}, chunks of {chunk_size:,} ({elapsed:.1f} s)", title_justify="left")
+        for col in ("variable", "year", "P5", "P50", "P95"):
+            table.add_column(col, justify="left" if col == "variable" else "right")
+        for (var, year), row in quantile_table(view).iterrows():
+            table.add_row(var, str(year), *(f"{v:.1%}" for v in row))
+        out.print(table)
+    if out_file is not None:
+        out.print(f"wrote {out_file} (streamed in chunks of {chunk_size:,} draws)", highlight=False, soft_wrap=True)
 
 
 def _print_by_scenario(ds) -> None:

@@ -40,13 +40,33 @@ class atomic_path:
 
 
 def save_run(ds: xr.Dataset, path: str | Path) -> Path:
-    """Write a run to NetCDF at ``path`` atomically; return the path."""
+    """Write a run to NetCDF (``.nc``) or Zarr (``.zarr``) at ``path`` atomically; return the path.
+
+    A dask-backed run (``simulate(..., lazy=True)``) is computed chunk by chunk as it is
+    written, so memory is bounded by the chunks in flight.
+    """
     path = Path(path)
+    if path.suffix == ".zarr":
+        import shutil
+        import tempfile
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+        try:
+            ds.to_zarr(tmp / "store", mode="w")
+            if path.exists():
+                shutil.rmtree(path)
+            os.replace(tmp / "store", path)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        return path
     with atomic_path(path) as tmp:
         ds.to_netcdf(tmp, engine="h5netcdf")
     return path
 
 
 def load_run(path: str | Path) -> xr.Dataset:
-    """Load a run saved by :func:`save_run` fully into memory."""
+    """Load a run saved by :func:`save_run` fully into memory (``.nc`` or ``.zarr``)."""
+    if Path(path).suffix == ".zarr":
+        return xr.open_zarr(path).load()
     return xr.load_dataset(path, engine="h5netcdf")

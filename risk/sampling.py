@@ -55,7 +55,7 @@ def _blocks(start: int, stop: int, size: int = BLOCK):
         yield b, lo - b * size, hi - b * size
 
 
-def parameter_uniforms(method: str, seed: int, draws: int, columns: list[int]) -> np.ndarray:
+def parameter_uniforms(method: str, seed: int, draws: int, columns: list[int], rows: tuple[int, int] | None = None) -> np.ndarray:
     """Uniforms in [0, 1) for the given glossary ``columns``, shape (draws, len(columns)).
 
     Parameters
@@ -63,23 +63,29 @@ def parameter_uniforms(method: str, seed: int, draws: int, columns: list[int]) -
     method : {'mc', 'lhs', 'sobol'}
     seed : int
     draws : int
+        Draws of the whole run.
     columns : list of int
         Glossary columns (:func:`risk.glossary.parameter_index`).
+    rows : (int, int), optional
+        Only draws ``lo`` to ``hi`` of the run, the same numbers as the whole run's rows:
+        Monte Carlo generates just the blocks it needs and Sobol fast-forwards; a Latin
+        hypercube column is a permutation of the whole run, so it is built whole and sliced.
     """
     if method not in METHODS:
         raise ValueError(f"sampling method '{method}' is not one of: {', '.join(METHODS)}")
-    out = np.empty((draws, len(columns)), order="F")
+    lo_row, hi_row = (0, draws) if rows is None else rows
+    out = np.empty((hi_row - lo_row, len(columns)), order="F")
     if method in ("mc", "lhs"):
 
         def fill(k):
             j = columns[k]
             if method == "mc":
-                for b, lo, hi in _blocks(0, draws, PARAM_BLOCK):
-                    at = b * PARAM_BLOCK
-                    out[at + lo : at + hi, k] = generator(seed, 0, j, b).random(PARAM_BLOCK)[lo:hi]
+                for b, lo, hi in _blocks(lo_row, hi_row, PARAM_BLOCK):
+                    at = b * PARAM_BLOCK + lo - lo_row
+                    out[at : at + hi - lo, k] = generator(seed, 0, j, b).random(PARAM_BLOCK)[lo:hi]
             else:
                 rng = generator(seed, 0, j)
-                out[:, k] = (rng.permutation(draws) + rng.random(draws)) / draws
+                out[:, k] = ((rng.permutation(draws) + rng.random(draws)) / draws)[lo_row:hi_row]
 
         _map_threads(fill, range(len(columns)))
     else:
@@ -87,7 +93,10 @@ def parameter_uniforms(method: str, seed: int, draws: int, columns: list[int]) -
             return out
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
-            points = qmc.Sobol(len(PARAMETERS), scramble=True, rng=generator(seed, 0)).random(draws)
+            engine = qmc.Sobol(len(PARAMETERS), scramble=True, rng=generator(seed, 0))
+            if lo_row:
+                engine.fast_forward(lo_row)
+            points = engine.random(hi_row - lo_row)
         if draws & (draws - 1):
             warnings.warn(
                 f"sobol sampling with draws={draws}, not a power of 2, loses the balance of Sobol points; "
@@ -99,25 +108,29 @@ def parameter_uniforms(method: str, seed: int, draws: int, columns: list[int]) -
 
 
 def sample_parameters(
-    distributions: Mapping[str, Distribution], draws: int, seed: int, method: str = "lhs", correlations=None
+    distributions: Mapping[str, Distribution], draws: int, seed: int, method: str = "lhs", correlations=None,
+    rows: tuple[int, int] | None = None,
 ) -> dict[str, np.ndarray]:
     """Sample every parameter: one array of shape (draws,) per dotted path.
 
     Fixed parameters are broadcast; the others take a column of
     :func:`parameter_uniforms` through their inverse CDF. With ``correlations`` (a
     :class:`risk.correlation.Correlations`), the named columns first go through its copula;
-    the t copula's χ² variable has its own stream, key ``(0, 10_000)``.
+    the t copula's χ² variable has its own stream, key ``(0, 10_000)``. With ``rows`` only
+    draws ``lo`` to ``hi`` are returned, equal to those rows of the whole run.
     """
     random_paths = [p for p, d in distributions.items() if not d.is_fixed]
-    uniforms = parameter_uniforms(method, seed, draws, [parameter_index(p) for p in random_paths])
+    uniforms = parameter_uniforms(method, seed, draws, [parameter_index(p) for p in random_paths], rows)
     if correlations is not None:
         from .correlation import apply_copula, repaired_spearman
 
+        lo_row, hi_row = (0, draws) if rows is None else rows
         cols = [random_paths.index(p) for p in correlations.parameters]
-        chi2 = generator(seed, 0, 10_000).random(draws) if correlations.copula == "t" else None
+        chi2 = generator(seed, 0, 10_000).random(hi_row)[lo_row:] if correlations.copula == "t" else None
         uniforms[:, cols] = apply_copula(uniforms[:, cols], repaired_spearman(correlations), correlations.copula,
                                          correlations.dof, chi2)
-    values = {path: np.full(draws, float(d.support()[0])) for path, d in distributions.items() if d.is_fixed}
+    n = uniforms.shape[0]
+    values = {path: np.full(n, float(d.support()[0])) for path, d in distributions.items() if d.is_fixed}
 
     def transform(k):
         values[random_paths[k]] = distributions[random_paths[k]].ppf(uniforms[:, k])

@@ -58,6 +58,7 @@ def simulate(
     threads: int | None = None,
     dtype: str = "float32",
     progress: Callable[[int, int], None] | None = None,
+    lazy: bool = False,
 ) -> xr.Dataset:
     """Simulate a scenario into a Dataset of NVIDIA and AWS margins and their drivers.
 
@@ -77,6 +78,10 @@ def simulate(
         float32 halves the memory (1M draws x 8 years of 28 outputs: 0.9 GB instead of 1.8).
     progress : callable, optional
         Called as ``progress(draws_done, draws_total)`` after each chunk.
+    lazy : bool
+        Return a dask-backed Dataset chunked along ``draw`` (``chunk_size`` draws a chunk)
+        that computes on demand, on whatever dask scheduler is active, and can be streamed
+        to disk with :func:`risk.save_run`; identical numbers (:mod:`risk.scale`).
 
     Returns
     -------
@@ -92,6 +97,8 @@ def simulate(
     if isinstance(scenario, (str, Path)):
         scenario = load_scenario_set(scenario) if is_scenario_set(scenario) else load_scenario(scenario)
     if isinstance(scenario, ScenarioSet):
+        if lazy:
+            raise ScenarioError(scenario.source, [Problem("lazy", "dask-backed runs take one scenario, not a scenario set")])
         return simulate_set(scenario, draws=draws, seed=seed, sampling=sampling, chunk_size=chunk_size,
                             threads=threads, dtype=dtype, progress=progress)
     st = scenario.settings
@@ -100,6 +107,10 @@ def simulate(
     sampling = st.sampling if sampling is None else sampling
     _check_run_options(scenario.source, draws, seed, sampling, chunk_size, dtype)
     draws, seed = int(draws), int(seed)
+    if lazy:
+        from .scale import simulate_dask
+
+        return simulate_dask(scenario, draws, seed, sampling, chunk_size=chunk_size, dtype=dtype)
 
     base = base_data(scenario.data_dir, st.base_year)
     infeasible = check_feasible({p: d.support() for p, d in scenario.parameters.items()}, base)

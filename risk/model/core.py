@@ -197,7 +197,8 @@ def run_model(
         aws_inhouse_share=sig0, aws_capex_ai=I[:, acol0], aws_capex_saved=I[:, acol0] * (1.0 / cA0 - 1.0),
         aws_depreciation=D_A, aws_ai_revenue=R_ai0, aws_revenue=np.full(n, base.aws_revenue),
         aws_operating_margin=np.full(n, base.aws_operating_margin), aws_operating_margin_all_gpu=np.full(n, base.aws_operating_margin),
-        aws_margin_uplift=np.zeros(n), aws_external_revenue=np.zeros(n), amazon_capex=np.full(n, base.amazon_capex),
+        aws_margin_uplift=np.zeros(n), aws_margin_uplift_bp=np.zeros(n), aws_external_revenue=np.zeros(n),
+        amazon_capex=np.full(n, base.amazon_capex),
     ))
 
     # ---- projected years -------------------------------------------------------------
@@ -269,12 +270,10 @@ def run_model(
             nvda_operating_margin=OM, nvda_revenue=R_nv, nvda_dc_revenue=R_dc, nvda_gpu_share=n_t,
             aws_inhouse_share=sig, aws_capex_ai=I[:, col], aws_capex_saved=I_cf[:, col] - I[:, col],
             aws_depreciation=D_A, aws_ai_revenue=R_ai, aws_revenue=R_A, aws_operating_margin=OM_A,
-            aws_operating_margin_all_gpu=OM_cf, aws_margin_uplift=OM_A - OM_cf, aws_external_revenue=E, amazon_capex=A,
+            aws_operating_margin_all_gpu=OM_cf, aws_margin_uplift=OM_A - OM_cf, aws_margin_uplift_bp=(OM_A - OM_cf) * 1e4,
+            aws_external_revenue=E, amazon_capex=A,
         ))
 
-    if "aws_margin_uplift_bp" not in out:
-        out["aws_margin_uplift_bp"] = np.empty((n, H + 1), order="F")
-    np.multiply(out["aws_margin_uplift"], 1e4, out=out["aws_margin_uplift_bp"])
     calibrated = dict(nvda_gpu_share_base=n0, aws_history_scale=scale, aws_cash_cost_core=w_core)
     return ModelResult(out, calibrated)
 

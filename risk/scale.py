@@ -1,0 +1,114 @@
+"""Runs that outgrow memory or one machine: dask-backed Datasets chunked along ``draw``.
+
+Each chunk of draws is one task that samples its own rows of the parameters (Monte Carlo
+by block keys, Sobol by fast-forwarding, Latin hypercube by slicing its whole-run design)
+and its own shocks, then runs the model; every random number is the one a local run would
+use, so the result is identical, bit for bit, to :func:`risk.simulate` with the same seed,
+whatever the chunk size, the scheduler or the number of workers. Nothing is computed until
+asked: ``ds.to_zarr(...)`` or ``risk.save_run`` stream the chunks to disk, and memory is
+bounded by the chunks in flight.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import xarray as xr
+
+from .data import base_data
+from .errors import Problem, ScenarioError
+from .glossary import CALIBRATED, OUTPUTS
+from .model.core import check_feasible, run_model
+from .sampling import sample_parameters, sample_shocks
+from .scenario import Scenario
+
+__all__ = ["simulate_dask", "parse_memory", "bytes_per_draw", "chunk_for_memory", "check_memory", "LHS_MAX_LAZY"]
+
+#: Latin hypercube runs larger than this are refused on dask (each chunk would rebuild the design).
+LHS_MAX_LAZY = 2_000_000
+
+
+def parse_memory(text: str | int) -> int:
+    """Bytes from '4GB', '512MB', '2GiB' or a number of bytes."""
+    if isinstance(text, (int, np.integer)):
+        return int(text)
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]?)(i?)B?\s*", str(text), flags=re.IGNORECASE)
+    if not m:
+        raise ValueError(f"memory {text!r} is not a size such as 4GB, 512MB or 2GiB")
+    unit = {"": 0, "K": 1, "M": 2, "G": 3, "T": 4}[m.group(2).upper()]
+    return int(float(m.group(1)) * (1024 if m.group(3) else 1000) ** unit)
+
+
+def bytes_per_draw(scenario: Scenario, dtype: str = "float32") -> int:
+    """Memory one draw of a run takes in the Dataset: outputs, parameters and calibrated values. [bytes]"""
+    size = np.dtype(dtype).itemsize
+    years = scenario.settings.horizon + 1
+    return size * (len(OUTPUTS) * years + len(scenario.parameters) + len(CALIBRATED))
+
+
+def chunk_for_memory(scenario: Scenario, budget: int, workers: int = 1, dtype: str = "float32") -> int:
+    """Draws per chunk so that the chunks in flight, with the model's intermediates, fit the budget.
+
+    A chunk in flight holds its outputs and about 3x as much in float64 intermediates.
+    """
+    per_draw = bytes_per_draw(scenario, "float64") * 4
+    return max(1024, int(budget / (2 * workers * per_draw)) // 1024 * 1024)
+
+
+def check_memory(scenario: Scenario, draws: int, budget: int, to_disk: bool, dtype: str = "float32") -> None:
+    """Refuse, before any work, a run that must be held in memory and does not fit ``budget`` bytes."""
+    need = bytes_per_draw(scenario, dtype) * draws
+    if not to_disk and need > budget:
+        raise ScenarioError(scenario.source, [Problem(
+            "memory", f"a run of {draws:,} draws takes {need / 1e9:.2f} GB in memory, over the budget of {budget / 1e9:.2f} GB; "
+                      "write it to disk with --out RUN.zarr (streamed chunk by chunk) or ask for fewer draws", draws, True)])
+
+
+def _chunk(scenario: Scenario, draws: int, seed: int, sampling: str, lo: int, hi: int, dtype: str) -> dict:
+    base = base_data(scenario.data_dir, scenario.settings.base_year)
+    params = sample_parameters(scenario.parameters, draws, seed, sampling, scenario.correlations, rows=(lo, hi))
+    result = run_model(params, sample_shocks(seed, scenario.settings.horizon, lo, hi), base, scenario.settings.horizon)
+    out = {k: np.asarray(v, dtype=dtype) for k, v in result.outputs.items()}
+    out.update({k: np.asarray(v, dtype=dtype) for k, v in params.items()})
+    out.update({k: np.asarray(v, dtype=dtype) for k, v in result.calibrated.items()})
+    return out
+
+
+def simulate_dask(scenario: Scenario, draws: int, seed: int, sampling: str, chunk_size: int = 100_000,
+                  dtype: str = "float32") -> xr.Dataset:
+    """A lazy, dask-backed run: the same Dataset as :func:`risk.simulate`, chunked along ``draw``.
+
+    Raises
+    ------
+    ScenarioError
+        For parameters the data cannot support (before any work starts).
+    """
+    import dask
+    import dask.array as da
+
+    from .simulate import _dataset
+
+    if sampling == "lhs" and draws > LHS_MAX_LAZY:
+        raise ScenarioError(scenario.source, [Problem(
+            "sampling", f"lhs builds its whole design for every chunk; use mc or sobol for dask-backed runs over "
+                        f"{LHS_MAX_LAZY:,} draws", "lhs", True)])
+    base = base_data(scenario.data_dir, scenario.settings.base_year)
+    infeasible = check_feasible({p: d.support() for p, d in scenario.parameters.items()}, base)
+    if infeasible:
+        raise ScenarioError(scenario.source, [Problem(path, msg) for path, msg in infeasible])
+    H = scenario.settings.horizon
+    bounds = [(lo, min(lo + chunk_size, draws)) for lo in range(0, draws, chunk_size)]
+    tasks = [dask.delayed(_chunk, pure=True)(scenario, draws, seed, sampling, lo, hi, dtype) for lo, hi in bounds]
+
+    def column(name: str, shape_tail: tuple) -> da.Array:
+        parts = [da.from_delayed(dask.delayed(dict.__getitem__)(t, name), shape=(hi - lo, *shape_tail), dtype=dtype)
+                 for t, (lo, hi) in zip(tasks, bounds)]
+        return da.concatenate(parts, axis=0)
+
+    outputs = {name: column(name, (H + 1,)) for name in OUTPUTS}
+    params = {name: column(name, ()) for name in scenario.parameters}
+    calibrated = {name: column(name, ()) for name in CALIBRATED}
+    ds = _dataset(scenario, base, params, outputs, calibrated, seed=seed, sampling=sampling)
+    ds.attrs["chunk_size"] = chunk_size
+    return ds

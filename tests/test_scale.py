@@ -1,0 +1,91 @@
+"""Dask-backed runs: identical numbers whatever the chunking or workers; streaming; memory budget."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import risk
+from risk.scale import bytes_per_draw, check_memory, chunk_for_memory, parse_memory
+
+DRAWS = 30_000
+
+
+def same(a, b) -> list[str]:
+    return [str(v) for v in b.data_vars if not np.array_equal(a[v].values, b[v].values)]
+
+
+@pytest.fixture(scope="module")
+def local(base_scenario):
+    return {m: risk.simulate(base_scenario, draws=DRAWS, seed=5, sampling=m) for m in ("mc", "sobol", "lhs")}
+
+
+@pytest.mark.parametrize("sampling", ["mc", "sobol", "lhs"])
+def test_bitwise_identical_across_chunk_sizes(base_scenario, local, sampling):
+    import dask
+
+    for chunk in (1000, 10_000, 100_000):
+        lazy = risk.simulate(base_scenario, draws=DRAWS, seed=5, sampling=sampling, chunk_size=chunk, lazy=True)
+        assert lazy["nvda_gross_margin"].chunks is not None
+        with dask.config.set(scheduler="threads"):
+            assert same(lazy.compute(), local[sampling]) == [], chunk
+
+
+@pytest.mark.slow
+def test_one_and_two_dask_workers_agree(base_scenario, local):
+    from distributed import Client, LocalCluster
+
+    results = []
+    for workers in (1, 2):
+        with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, Client(cluster):
+            lazy = risk.simulate(base_scenario, draws=DRAWS, seed=5, sampling="mc", chunk_size=7000, lazy=True)
+            results.append(lazy.compute())
+    assert same(results[0], results[1]) == []
+    assert same(results[0], local["mc"]) == []
+
+
+@pytest.mark.parametrize("suffix", [".zarr", ".nc"])
+def test_streamed_to_disk(base_scenario, local, tmp_path, suffix):
+    import dask
+
+    lazy = risk.simulate(base_scenario, draws=DRAWS, seed=5, sampling="sobol", chunk_size=8000, lazy=True)
+    with dask.config.set(scheduler="threads"):
+        path = risk.save_run(lazy, tmp_path / f"run{suffix}")
+    back = risk.load_run(path)
+    assert same(back, local["sobol"]) == []
+    assert back.attrs["seed"] == 5 and back.attrs["chunk_size"] == 8000
+
+
+def test_memory_budget():
+    assert parse_memory("4GB") == 4_000_000_000 and parse_memory("2GiB") == 2 * 1024**3 and parse_memory("512 MB") == 512_000_000
+    with pytest.raises(ValueError, match="memory 'lots' is not a size such as 4GB"):
+        parse_memory("lots")
+
+
+def test_memory_refusal_and_chunking(base_scenario):
+    per = bytes_per_draw(base_scenario)
+    assert per == 4 * (29 * 8 + 56 + 3)
+    with pytest.raises(risk.ScenarioError, match=r"memory: a run of 10,000,000 draws takes 11.\d\d GB in memory, over the budget of 2.00 GB; write it to disk"):
+        check_memory(base_scenario, 10_000_000, 2_000_000_000, to_disk=False)
+    check_memory(base_scenario, 10_000_000, 2_000_000_000, to_disk=True)
+    assert 1024 <= chunk_for_memory(base_scenario, 2_000_000_000, workers=2) <= 100_000
+
+
+def test_large_lhs_is_refused_on_dask(base_scenario):
+    with pytest.raises(risk.ScenarioError, match="lhs builds its whole design for every chunk; use mc or sobol"):
+        risk.simulate(base_scenario, draws=3_000_000, sampling="lhs", lazy=True)
+
+
+def test_cli_dask_run(tmp_path):
+    from typer.testing import CliRunner
+
+    from risk.cli import app
+
+    from conftest import BASE_FILE
+
+    r = CliRunner().invoke(app, ["run", str(BASE_FILE), "-n", "20000", "--sampling", "mc", "--scheduler", "threads",
+                                 "--chunk-size", "5000", "--out", str(tmp_path / "r.zarr")])
+    assert r.exit_code == 0, r.output
+    assert "streamed in chunks of 5,000 draws" in r.output
+    bad = CliRunner().invoke(app, ["run", str(BASE_FILE), "-n", "100", "--scheduler", "mpi"])
+    assert bad.exit_code == 2 and "must be threads, processes, synchronous or tcp://host:port" in bad.output
