@@ -53,7 +53,7 @@ def save_run(ds: xr.Dataset, path: str | Path) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
         try:
-            ds.to_zarr(tmp / "store", mode="w")
+            ds.to_zarr(tmp / "store", mode="w", zarr_format=2)  # format 2 specifies fixed-width strings
             if path.exists():
                 shutil.rmtree(path)
             os.replace(tmp / "store", path)

@@ -97,7 +97,7 @@ def parameter_uniforms(method: str, seed: int, draws: int, columns: list[int], r
             if lo_row:
                 engine.fast_forward(lo_row)
             points = engine.random(hi_row - lo_row)
-        if draws & (draws - 1):
+        if draws & (draws - 1) and rows is None:
             warnings.warn(
                 f"sobol sampling with draws={draws}, not a power of 2, loses the balance of Sobol points; "
                 f"use {1 << (draws - 1).bit_length()} or {1 << (draws.bit_length() - 1)} draws",

@@ -93,6 +93,11 @@ def simulate_dask(scenario: Scenario, draws: int, seed: int, sampling: str, chun
         raise ScenarioError(scenario.source, [Problem(
             "sampling", f"lhs builds its whole design for every chunk; use mc or sobol for dask-backed runs over "
                         f"{LHS_MAX_LAZY:,} draws", "lhs", True)])
+    if sampling == "sobol" and draws & (draws - 1):
+        import warnings
+
+        warnings.warn(f"sobol sampling with draws={draws}, not a power of 2, loses the balance of Sobol points; "
+                      f"use {1 << (draws - 1).bit_length()} or {1 << (draws.bit_length() - 1)} draws", stacklevel=3)
     base = base_data(scenario.data_dir, scenario.settings.base_year)
     infeasible = check_feasible({p: d.support() for p, d in scenario.parameters.items()}, base)
     if infeasible:
