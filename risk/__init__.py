@@ -6,7 +6,7 @@ The flow: scenario file -> :func:`load_scenario` -> :func:`simulate` -> xarray D
 
 from ._version import __version__
 from .errors import DataError, ScenarioError
-from . import accessor as _accessor  # registers ds.risk
+from . import accessor as _accessor  # noqa: F401  (registers ds.risk)
 from .io import load_run, save_run
 from .scenario import Scenario, load_scenario, scenario_from_dict
 from .simulate import simulate

@@ -300,15 +300,10 @@ def compare(
 ):
     """Key quantiles and threshold probabilities side by side, differences with Monte Carlo errors, and what changed."""
     from .compare import compare_runs, scenario_diff
-    from .io import load_run
 
     if len(runs) < 2:
         _fail(ScenarioError("compare", [_problem_of([str(r) for r in runs], "give two or more runs")]))
-    loaded = []
-    for r in runs:
-        if not r.is_file():
-            _fail(ScenarioError(str(r), [_problem_of(str(r), "no such run file")]))
-        loaded.append(load_run(r))
+    loaded = [_load_run(r) for r in runs]
     names = [r.stem for r in runs]
     result = compare_runs(loaded, names=names, years=year)
     for var in result.index.get_level_values(0).unique():

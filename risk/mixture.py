@@ -31,7 +31,7 @@ import xarray as xr
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .errors import Problem, ScenarioError
-from .scenario import Scenario, _problem, load_scenario, read_yaml
+from .scenario import Scenario, load_scenario, read_yaml
 
 __all__ = ["ScenarioSet", "Member", "load_scenario_set", "is_scenario_set", "allocate", "simulate_set"]
 

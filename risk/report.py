@@ -23,10 +23,6 @@ DEFAULT_EVENT = "nvda_gross_margin[2030] < 0.60"
 FIGURE_IDS = ("fan", "distribution", "joint", "sensitivity-nvda", "sensitivity-aws")
 
 
-def _fmt(v: float, units: str) -> str:
-    return f"{v:.1%}" if units == "1" else f"{v:,.1f}"
-
-
 def _est(e: metrics.Estimate, units: str) -> str:
     return f"{e.value:.1%} ± {e.se:.2%}" if units == "1" else f"{e.value:,.1f} ± {e.se:,.2f}"
 

@@ -48,6 +48,16 @@ def generator(seed: int, *key: int) -> np.random.Generator:
     return np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=key)))
 
 
+def warn_sobol_balance(draws: int, stacklevel: int = 2) -> None:
+    """Warn that Sobol points lose their balance unless ``draws`` is a power of 2."""
+    if draws & (draws - 1):
+        warnings.warn(
+            f"sobol sampling with draws={draws}, not a power of 2, loses the balance of Sobol points; "
+            f"use {1 << (draws - 1).bit_length()} or {1 << (draws.bit_length() - 1)} draws",
+            stacklevel=stacklevel,
+        )
+
+
 def _blocks(start: int, stop: int, size: int = BLOCK):
     """(block, lo, hi): the blocks of ``size`` draws covering draws ``start`` to ``stop``."""
     for b in range(start // size, (stop - 1) // size + 1):
@@ -97,12 +107,8 @@ def parameter_uniforms(method: str, seed: int, draws: int, columns: list[int], r
             if lo_row:
                 engine.fast_forward(lo_row)
             points = engine.random(hi_row - lo_row)
-        if draws & (draws - 1) and rows is None:
-            warnings.warn(
-                f"sobol sampling with draws={draws}, not a power of 2, loses the balance of Sobol points; "
-                f"use {1 << (draws - 1).bit_length()} or {1 << (draws.bit_length() - 1)} draws",
-                stacklevel=4,
-            )
+        if rows is None:
+            warn_sobol_balance(draws, stacklevel=5)
         out[:] = points[:, columns]
     return out
 

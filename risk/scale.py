@@ -20,7 +20,7 @@ from .data import base_data
 from .errors import Problem, ScenarioError
 from .glossary import CALIBRATED, OUTPUTS
 from .model.core import check_feasible, run_model
-from .sampling import sample_parameters, sample_shocks
+from .sampling import sample_parameters, sample_shocks, warn_sobol_balance
 from .scenario import Scenario
 
 __all__ = ["simulate_dask", "parse_memory", "bytes_per_draw", "chunk_for_memory", "check_memory", "LHS_MAX_LAZY"]
@@ -65,8 +65,7 @@ def check_memory(scenario: Scenario, draws: int, budget: int, to_disk: bool, dty
                       "write it to disk with --out RUN.zarr (streamed chunk by chunk) or ask for fewer draws", draws, True)])
 
 
-def _chunk(scenario: Scenario, draws: int, seed: int, sampling: str, lo: int, hi: int, dtype: str) -> dict:
-    base = base_data(scenario.data_dir, scenario.settings.base_year)
+def _chunk(scenario: Scenario, base, draws: int, seed: int, sampling: str, lo: int, hi: int, dtype: str) -> dict:
     params = sample_parameters(scenario.parameters, draws, seed, sampling, scenario.correlations, rows=(lo, hi))
     result = run_model(params, sample_shocks(seed, scenario.settings.horizon, lo, hi), base, scenario.settings.horizon)
     out = {k: np.asarray(v, dtype=dtype) for k, v in result.outputs.items()}
@@ -93,18 +92,15 @@ def simulate_dask(scenario: Scenario, draws: int, seed: int, sampling: str, chun
         raise ScenarioError(scenario.source, [Problem(
             "sampling", f"lhs builds its whole design for every chunk; use mc or sobol for dask-backed runs over "
                         f"{LHS_MAX_LAZY:,} draws", "lhs", True)])
-    if sampling == "sobol" and draws & (draws - 1):
-        import warnings
-
-        warnings.warn(f"sobol sampling with draws={draws}, not a power of 2, loses the balance of Sobol points; "
-                      f"use {1 << (draws - 1).bit_length()} or {1 << (draws.bit_length() - 1)} draws", stacklevel=3)
+    if sampling == "sobol":
+        warn_sobol_balance(draws, stacklevel=4)
     base = base_data(scenario.data_dir, scenario.settings.base_year)
     infeasible = check_feasible({p: d.support() for p, d in scenario.parameters.items()}, base)
     if infeasible:
         raise ScenarioError(scenario.source, [Problem(path, msg) for path, msg in infeasible])
     H = scenario.settings.horizon
     bounds = [(lo, min(lo + chunk_size, draws)) for lo in range(0, draws, chunk_size)]
-    tasks = [dask.delayed(_chunk, pure=True)(scenario, draws, seed, sampling, lo, hi, dtype) for lo, hi in bounds]
+    tasks = [dask.delayed(_chunk, pure=True)(scenario, base, draws, seed, sampling, lo, hi, dtype) for lo, hi in bounds]
 
     def column(name: str, shape_tail: tuple) -> da.Array:
         parts = [da.from_delayed(dask.delayed(dict.__getitem__)(t, name), shape=(hi - lo, *shape_tail), dtype=dtype)

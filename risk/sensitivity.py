@@ -29,7 +29,7 @@ from scipy.stats import qmc
 from .data import base_data
 from .glossary import OUTPUTS
 from .model import run_model
-from .sampling import generator, parameter_uniforms, sample_parameters, sample_shocks
+from .sampling import generator, sample_parameters, sample_shocks
 from .scenario import Scenario
 
 __all__ = ["rank_correlations", "tornado", "sobol_indices", "SobolResult", "model_sobol", "uncertain_parameters", "evaluate"]

@@ -25,7 +25,7 @@ from . import metrics
 from .errors import Problem, ScenarioError
 from .glossary import PARAMETERS
 from .scenario import Scenario
-from .sensitivity import evaluate, uncertain_parameters
+from .sensitivity import evaluate
 from .sampling import sample_parameters, sample_shocks
 from .summary import KEY_MARGINS
 

@@ -12,7 +12,7 @@ from risk import metrics
 from risk.cli import app
 from risk.compare import compare_runs, scenario_diff
 
-from conftest import BASE_FILE, SCENARIOS
+from conftest import SCENARIOS
 
 
 def test_errors_against_closed_forms():

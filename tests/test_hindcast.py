@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 
 import risk
 from risk.cli import app
-from risk.hindcast import actual_values, hindcast, score, to_markdown
+from risk.hindcast import actual_values, hindcast, score
 
 from conftest import ROOT, SCENARIOS
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import risk
 from risk.model import run_model
 from risk.sampling import sample_parameters, sample_shocks
 

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 import risk
 from risk.glossary import CALIBRATED, OUTPUTS
 from risk.model import run_model
 from risk.sampling import sample_parameters, sample_shocks
 
-from conftest import SCENARIOS, variant
+from conftest import variant
 from reference_model import reference_path
 
 DRAWS = 256

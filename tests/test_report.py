@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import re
 
-import numpy as np
 import pytest
 from typer.testing import CliRunner
 
