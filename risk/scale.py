@@ -19,7 +19,8 @@ import xarray as xr
 from .data import base_data
 from .errors import Problem, ScenarioError
 from .glossary import CALIBRATED, OUTPUTS
-from .model.core import check_feasible, run_model
+from .model.core import check_feasible
+from .model.kernel import kernel_base, output_blocks
 from .sampling import sample_parameters, sample_shocks, warn_sobol_balance
 from .scenario import Scenario
 
@@ -65,17 +66,22 @@ def check_memory(scenario: Scenario, draws: int, budget: int, to_disk: bool, dty
                       "write it to disk with --out RUN.zarr (streamed chunk by chunk) or ask for fewer draws", draws, True)])
 
 
-def _chunk(scenario: Scenario, base, draws: int, seed: int, sampling: str, lo: int, hi: int, dtype: str) -> dict:
+def _chunk(scenario: Scenario, base, draws: int, seed: int, sampling: str, lo: int, hi: int, dtype: str,
+           engine: str = "fused") -> dict:
+    from .simulate import run_rows
+
+    H = scenario.settings.horizon
     params = sample_parameters(scenario.parameters, draws, seed, sampling, scenario.correlations, rows=(lo, hi))
-    result = run_model(params, sample_shocks(seed, scenario.settings.horizon, lo, hi), base, scenario.settings.horizon)
-    out = {k: np.asarray(v, dtype=dtype) for k, v in result.outputs.items()}
+    block, cal_block, out, calibrated = output_blocks(hi - lo, H, dtype)
+    run_rows(engine, params, sample_shocks(seed, H, lo, hi), base, kernel_base(base), H, block, cal_block, out,
+             calibrated, 0, hi - lo)
     out.update({k: np.asarray(v, dtype=dtype) for k, v in params.items()})
-    out.update({k: np.asarray(v, dtype=dtype) for k, v in result.calibrated.items()})
+    out.update({k: np.asarray(v, dtype=dtype) for k, v in calibrated.items()})
     return out
 
 
 def simulate_dask(scenario: Scenario, draws: int, seed: int, sampling: str, chunk_size: int = 100_000,
-                  dtype: str = "float32") -> xr.Dataset:
+                  dtype: str = "float32", engine: str = "fused") -> xr.Dataset:
     """A lazy, dask-backed run: the same Dataset as :func:`risk.simulate`, chunked along ``draw``.
 
     Raises
@@ -100,7 +106,8 @@ def simulate_dask(scenario: Scenario, draws: int, seed: int, sampling: str, chun
         raise ScenarioError(scenario.source, [Problem(path, msg) for path, msg in infeasible])
     H = scenario.settings.horizon
     bounds = [(lo, min(lo + chunk_size, draws)) for lo in range(0, draws, chunk_size)]
-    tasks = [dask.delayed(_chunk, pure=True)(scenario, base, draws, seed, sampling, lo, hi, dtype) for lo, hi in bounds]
+    tasks = [dask.delayed(_chunk, pure=True)(scenario, base, draws, seed, sampling, lo, hi, dtype, engine)
+             for lo, hi in bounds]
 
     def column(name: str, shape_tail: tuple) -> da.Array:
         parts = [da.from_delayed(dask.delayed(dict.__getitem__)(t, name), shape=(hi - lo, *shape_tail), dtype=dtype)
@@ -110,6 +117,6 @@ def simulate_dask(scenario: Scenario, draws: int, seed: int, sampling: str, chun
     outputs = {name: column(name, (H + 1,)) for name in OUTPUTS}
     params = {name: column(name, ()) for name in scenario.parameters}
     calibrated = {name: column(name, ()) for name in CALIBRATED}
-    ds = _dataset(scenario, base, params, outputs, calibrated, seed=seed, sampling=sampling)
+    ds = _dataset(scenario, base, params, outputs, calibrated, seed=seed, sampling=sampling, engine=engine)
     ds.attrs["chunk_size"] = chunk_size
     return ds

@@ -136,8 +136,12 @@ class Scenario:
 
     @property
     def hash(self) -> str:
-        """SHA-256 of the canonical scenario (settings and parameters, not comments or layout)."""
-        blob = json.dumps(self.canonical(), sort_keys=True, default=str).encode()
+        """SHA-256 of the canonical scenario (settings and parameters, not comments or layout).
+
+        Numbers enter with 10 significant digits, so parameters fitted to a ``ci90`` hash the
+        same whichever scipy version solved the fit (they differ in the last digits).
+        """
+        blob = json.dumps(_rounded(self.canonical()), sort_keys=True, default=str).encode()
         return hashlib.sha256(blob).hexdigest()
 
     def describe(self) -> list[tuple[str, str, str, str]]:
@@ -224,6 +228,17 @@ def _apply_override(doc: dict, path: str, value) -> Problem | None:
         new["note"] = f"{old.get('note', '')}; {note}".lstrip("; ")
     node[leaf] = new
     return None
+
+
+def _rounded(obj):
+    """``obj`` with every float rounded to 10 significant digits, containers walked."""
+    if isinstance(obj, float):
+        return float(f"{obj:.10g}")
+    if isinstance(obj, dict):
+        return {k: _rounded(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_rounded(v) for v in obj]
+    return obj
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):

@@ -28,7 +28,7 @@ from scipy.stats import qmc
 
 from .data import base_data
 from .glossary import OUTPUTS
-from .model import run_model
+from .model.kernel import run_model_fused
 from .sampling import generator, sample_parameters, sample_shocks
 from .scenario import Scenario
 
@@ -126,7 +126,7 @@ def evaluate(scenario: Scenario, params: dict[str, np.ndarray], shocks: dict[str
     ``base`` (the scenario's :class:`risk.data.BaseData`) is read from its data folder if not given.
     """
     base = base_data(scenario.data_dir, scenario.settings.base_year) if base is None else base
-    result = run_model(params, shocks, base, scenario.settings.horizon)
+    result = run_model_fused(params, shocks, base, scenario.settings.horizon)
     return {o: result.outputs[o] for o in outputs}
 
 

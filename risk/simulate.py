@@ -17,10 +17,16 @@ from .data import BaseData, base_data
 from .errors import Problem, ScenarioError
 from .glossary import CALIBRATED, OUTPUTS, PARAMETERS
 from .model.core import check_feasible, run_model
+from .model.kernel import fused_into, kernel_base, output_blocks
 from .sampling import METHODS, sample_parameters, sample_shocks
 from .scenario import Scenario, load_scenario
 
-__all__ = ["simulate", "DEFAULT_CHUNK"]
+__all__ = ["simulate", "DEFAULT_CHUNK", "ENGINES"]
+
+#: Ways to run the model: ``fused``, the compiled loop over draws (:mod:`risk.model.kernel`);
+#: ``numpy``, the vectorized stage functions (:func:`risk.model.core.run_model`). They agree
+#: to rounding.
+ENGINES = ("fused", "numpy")
 
 #: Draws per chunk of the model run. Intermediates of a chunk (64 KiB an array) stay in cache
 #: and are reused by the allocator; memory of the intermediates is bounded by it.
@@ -32,7 +38,7 @@ FISCAL_NOTE = (
 )
 
 
-def _check_run_options(source: str, draws, seed, sampling, chunk_size, dtype) -> None:
+def _check_run_options(source: str, draws, seed, sampling, chunk_size, dtype, engine="fused") -> None:
     problems = []
     if not (isinstance(draws, (int, np.integer)) and draws >= 1):
         problems.append(Problem("draws", "must be a whole number >= 1", draws, True))
@@ -44,6 +50,8 @@ def _check_run_options(source: str, draws, seed, sampling, chunk_size, dtype) ->
         problems.append(Problem("chunk_size", "must be a whole number >= 1", chunk_size, True))
     if np.dtype(dtype) not in (np.float32, np.float64):
         problems.append(Problem("dtype", "must be float32 or float64", dtype, True))
+    if engine not in ENGINES:
+        problems.append(Problem("engine", f"must be one of: {', '.join(ENGINES)}", engine, True))
     if problems:
         raise ScenarioError(source, problems)
 
@@ -59,6 +67,7 @@ def simulate(
     dtype: str = "float32",
     progress: Callable[[int, int], None] | None = None,
     lazy: bool = False,
+    engine: str = "fused",
 ) -> xr.Dataset:
     """Simulate a scenario into a Dataset of NVIDIA and AWS margins and their drivers.
 
@@ -82,6 +91,9 @@ def simulate(
         Return a dask-backed Dataset chunked along ``draw`` (``chunk_size`` draws a chunk)
         that computes on demand, on whatever dask scheduler is active, and can be streamed
         to disk with :func:`risk.save_run`; identical numbers (:mod:`risk.scale`).
+    engine : {'fused', 'numpy'}
+        How the model runs (:data:`ENGINES`): the compiled loop over draws, or the
+        vectorized numpy stage functions; they agree to rounding (about 1e-15 relative).
 
     Returns
     -------
@@ -100,17 +112,17 @@ def simulate(
         if lazy:
             raise ScenarioError(scenario.source, [Problem("lazy", "dask-backed runs take one scenario, not a scenario set")])
         return simulate_set(scenario, draws=draws, seed=seed, sampling=sampling, chunk_size=chunk_size,
-                            threads=threads, dtype=dtype, progress=progress)
+                            threads=threads, dtype=dtype, progress=progress, engine=engine)
     st = scenario.settings
     draws = st.draws if draws is None else draws
     seed = st.seed if seed is None else seed
     sampling = st.sampling if sampling is None else sampling
-    _check_run_options(scenario.source, draws, seed, sampling, chunk_size, dtype)
+    _check_run_options(scenario.source, draws, seed, sampling, chunk_size, dtype, engine)
     draws, seed = int(draws), int(seed)
     if lazy:
         from .scale import simulate_dask
 
-        return simulate_dask(scenario, draws, seed, sampling, chunk_size=chunk_size, dtype=dtype)
+        return simulate_dask(scenario, draws, seed, sampling, chunk_size=chunk_size, dtype=dtype, engine=engine)
 
     base = base_data(scenario.data_dir, st.base_year)
     infeasible = check_feasible({p: d.support() for p, d in scenario.parameters.items()}, base)
@@ -119,16 +131,14 @@ def simulate(
     params = sample_parameters(scenario.parameters, draws, seed, sampling, scenario.correlations)
 
     H = st.horizon
-    outputs = {name: np.empty((draws, H + 1), dtype=dtype, order="F") for name in OUTPUTS}
-    calibrated = {name: np.empty(draws) for name in CALIBRATED}
+    block, cal_block, outputs, calibrated = output_blocks(draws, H, dtype)
+    kbase = kernel_base(base)
     bounds = [(i, min(i + chunk_size, draws)) for i in range(0, draws, chunk_size)]
 
     def run_chunk(bound):
         lo, hi = bound
-        views = {name: arr[lo:hi] for name, arr in outputs.items()}
-        result = run_model({k: v[lo:hi] for k, v in params.items()}, sample_shocks(seed, H, lo, hi), base, H, out=views)
-        for name, arr in result.calibrated.items():
-            calibrated[name][lo:hi] = arr
+        run_rows(engine, {k: v[lo:hi] for k, v in params.items()}, sample_shocks(seed, H, lo, hi), base, kbase, H,
+                 block, cal_block, outputs, calibrated, lo, hi)
         return hi - lo
 
     workers = threads or min(len(bounds), os.cpu_count() or 1)
@@ -147,10 +157,24 @@ def simulate(
 
     params = {k: v.astype(dtype, copy=False) for k, v in params.items()}
     calibrated = {k: v.astype(dtype, copy=False) for k, v in calibrated.items()}
-    return _dataset(scenario, base, params, outputs, calibrated, seed=seed, sampling=sampling)
+    return _dataset(scenario, base, params, outputs, calibrated, seed=seed, sampling=sampling, engine=engine)
 
 
-def _dataset(scenario: Scenario, base: BaseData, params, outputs, calibrated, *, seed, sampling) -> xr.Dataset:
+def run_rows(engine, params, shocks, base, kbase, horizon, block, cal_block, outputs, calibrated, lo, hi) -> None:
+    """Run draws ``lo`` to ``hi`` of a run into its output blocks with either engine.
+
+    ``block``, ``cal_block``: from :func:`risk.model.kernel.output_blocks`, with ``outputs``
+    and ``calibrated`` their per-variable views; ``params`` and ``shocks`` hold these rows only.
+    """
+    if engine == "fused":
+        fused_into(params, shocks, kbase, horizon, block, cal_block, lo)
+        return
+    result = run_model(params, shocks, base, horizon, out={name: arr[lo:hi] for name, arr in outputs.items()})
+    for name, arr in result.calibrated.items():
+        calibrated[name][lo:hi] = arr
+
+
+def _dataset(scenario: Scenario, base: BaseData, params, outputs, calibrated, *, seed, sampling, engine="fused") -> xr.Dataset:
     st = scenario.settings
     draws = len(next(iter(params.values())))
     years = np.arange(st.base_year, st.base_year + st.horizon + 1)
@@ -186,6 +210,7 @@ def _dataset(scenario: Scenario, base: BaseData, params, outputs, calibrated, *,
         "fiscal_year_note": FISCAL_NOTE,
         "base_data_sources": json.dumps(base.sources, sort_keys=True),
         "model": "reference model v1 (docs/model.md)",
+        "engine": engine,
     }
     coords = {
         "draw": ("draw", np.arange(draws), {"long_name": "Monte Carlo draw"}),

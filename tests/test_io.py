@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 
@@ -110,3 +111,13 @@ def test_progress_is_reported(base_scenario):
     seen = []
     risk.simulate(base_scenario, draws=20_000, chunk_size=8192, progress=lambda done, total: seen.append((done, total)))
     assert seen[-1] == (20_000, 20_000) and len(seen) == 3
+
+
+def test_scenario_hash_is_stable_to_the_last_digits_of_a_fit(base_scenario):
+    """A ci90 fit solved by another scipy version differs in the last digits; the hash does not."""
+    path, dist = next((p, d) for p, d in base_scenario.parameters.items() if d.ci90 is not None and hasattr(d, "max"))
+    nudged = copy.deepcopy(base_scenario)
+    object.__setattr__(nudged.parameters[path], "max", dist.max * (1 + 1e-13))
+    assert nudged.hash == base_scenario.hash
+    object.__setattr__(nudged.parameters[path], "max", dist.max * (1 + 1e-6))
+    assert nudged.hash != base_scenario.hash

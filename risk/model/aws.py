@@ -7,7 +7,7 @@ import numpy as np
 
 def inhouse_share(asic_share, asic_share_base, start, speed, cap):
     """AWS own-silicon share of its new AI units, σ_t = clip(σ_0 + λ·(s_t - s_0), 0, σ_max). [1]"""
-    return np.clip(start + speed * (asic_share - asic_share_base), 0.0, cap)
+    return np.minimum(np.maximum(start + speed * (asic_share - asic_share_base), 0.0), cap)
 
 
 def half_year_weights(life):
@@ -67,7 +67,7 @@ def ai_revenue(yield_base, decline_compound, utilization, installed):
 
 def external_revenue(enabled, mature_revenue, year, start_year, ramp_years):
     """External chip sales E_t = B_E·E_max·clip((Y_t - y_E)/r_E, 0, 1). [USD bn]"""
-    return enabled * mature_revenue * np.clip((year - start_year) / ramp_years, 0.0, 1.0)
+    return enabled * mature_revenue * np.minimum(np.maximum((year - start_year) / ramp_years, 0.0), 1.0)
 
 
 def core_cash_cost(revenue, operating_margin, depreciation, ai_cash_cost, ai_revenue, core_revenue):

@@ -43,17 +43,17 @@ def digestion_probability(previous, utilization_previous, enter, stay, sensitivi
     P(R_t = 1 | R_{t-1} = 0) = min(1, p_enter + ζ·max(0, u* - u_{t-1})).
     """
     entry = np.minimum(1.0, enter + sensitivity * np.maximum(0.0, threshold - utilization_previous))
-    return np.where(previous > 0, stay, entry)
+    return previous * stay + (1.0 - previous) * entry  # R_{t-1} is exactly 0 or 1
 
 
 def digestion_state(probability, uniform):
     """Draw the digestion state R_t (1.0 or 0.0) from its probability and a uniform in [0, 1)."""
-    return (uniform < probability).astype(float)
+    return 1.0 * (uniform < probability)
 
 
 def next_capex(previous, growth, max_cut, power_cap):
     """C_t = C_{t-1}·clip(1 + g_t, 1 - c_max_cut, 1 + g_power). [USD bn]"""
-    return previous * np.clip(1.0 + growth, 1.0 - max_cut, 1.0 + power_cap)
+    return previous * np.minimum(np.maximum(1.0 + growth, 1.0 - max_cut), 1.0 + power_cap)
 
 
 def accelerator_market(capex, intensity_base, drift_compound):
