@@ -23,8 +23,9 @@ import functools
 import math
 from typing import Annotated, Literal, Union
 
+import numba
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 from scipy import optimize, special, stats
 
 __all__ = [
@@ -168,25 +169,36 @@ class TabulatedPPF:
             raise ValueError(f"table error {self.max_error:.2e} exceeds {rtol:.0e}")
 
     def __call__(self, u: np.ndarray) -> np.ndarray:
-        u = np.asarray(u, dtype=float)
-        scaled = u * self.cells
-        cell = np.clip(scaled.astype(np.int64), self.tail, self.cells - self.tail - 1)
-        s = scaled - cell
-        i = cell - self.tail
-        a, b, c, d = self.coef
-        out = a[i] + s * (b[i] + s * (c[i] + s * d[i]))
+        u = np.ascontiguousarray(u, dtype=float)
+        out = np.empty_like(u)
+        _hermite(u.ravel(), self.coef, self.cells, self.tail, out.ravel())
         tails = (u < self.tail / self.cells) | (u >= 1.0 - self.tail / self.cells)
         if tails.any():
             out[tails] = self.ppf(u[tails])
         return out
 
 
+@numba.njit(nogil=True, cache=True, error_model="numpy")
+def _hermite(u, coef, cells, tail, out):
+    """The cubic of each ``u``'s cell, ``a + s·(b + s·(c + s·d))`` (:class:`TabulatedPPF`)."""
+    for k in range(u.shape[0]):
+        scaled = u[k] * cells
+        cell = min(max(int(scaled), tail), cells - tail - 1)
+        s = scaled - cell
+        i = cell - tail
+        out[k] = coef[0, i] + s * (coef[1, i] + s * (coef[2, i] + s * coef[3, i]))
+
+
 @functools.lru_cache(maxsize=256)
 def _table(kind: str, args: tuple[float, ...]) -> TabulatedPPF | None:
     """Cached :class:`TabulatedPPF` of a scipy distribution, or None if it fails its check."""
     frozen = getattr(stats, kind)(*args)
+    ppf = frozen.ppf
+    if kind == "beta":  # the same function without scipy's per-call argument checks (tails, chunk by chunk)
+        a, b, loc, scale = args
+        ppf = lambda q: loc + scale * special.betaincinv(a, b, q)  # noqa: E731
     try:
-        return TabulatedPPF(frozen.ppf, frozen.pdf)
+        return TabulatedPPF(ppf, frozen.pdf)
     except ValueError:
         return None
 
@@ -258,7 +270,15 @@ class Distribution(BaseModel):
 
     def ppf(self, u: np.ndarray) -> np.ndarray:
         """Inverse CDF at ``u`` in [0, 1), vectorized. Units of the parameter."""
-        return self.frozen().ppf(u)
+        return self._frozen_once().ppf(u)
+
+    _frozen_memo: object = PrivateAttr(None)
+
+    def _frozen_once(self):
+        """:meth:`frozen`, built once per distribution (building a scipy distribution is slow)."""
+        if self._frozen_memo is None:
+            self._frozen_memo = self.frozen()
+        return self._frozen_memo
 
     @property
     def is_fixed(self) -> bool:
@@ -447,8 +467,7 @@ class Pert(_ModeBounded):
             raise ValueError(f"shape must be > 0, got {self.shape}")
 
     def ppf(self, u):
-        f = self.frozen()
-        a, b = f.args
+        a, b = self._frozen_once().args
         return _tabulated("beta", (a, b, self.min, self.max - self.min), u)
 
 
@@ -521,8 +540,7 @@ class TruncNormal(Distribution):
         return self._frozen_of(self.mean, self.sd)
 
     def ppf(self, u):
-        f = self.frozen()
-        return _tabulated("truncnorm", (*f.args, self.mean, self.sd), u)
+        return _tabulated("truncnorm", (*self._frozen_once().args, self.mean, self.sd), u)
 
 
 class Choice(Distribution):

@@ -8,9 +8,9 @@ spawn_key=key)``, never by seed arithmetic:
   draws; pinning one parameter leaves every other column as it was;
 
   - ``mc``: independent uniforms, key ``(0, column, block)``, in blocks of
-    :data:`PARAM_BLOCK` draws;
+    :data:`BLOCK` draws;
   - ``lhs``: Latin hypercube, one stratum per draw in every column: a random permutation of
-    the strata plus a uniform jitter, key ``(0, column)``;
+    the strata (Fisher-Yates) plus a uniform jitter, key ``(0, column)``;
   - ``sobol``: scrambled Sobol points (scipy.stats.qmc.Sobol) over all glossary columns,
     key ``(0,)``; balanced when draws is a power of 2.
 
@@ -28,18 +28,17 @@ import warnings
 from concurrent.futures import ThreadPoolExecutor
 from typing import Mapping
 
+import numba
 import numpy as np
 from scipy.stats import qmc
 
 from .distributions import Distribution
 from .glossary import PARAMETERS, SHOCKS, parameter_index
 
-__all__ = ["BLOCK", "METHODS", "generator", "parameter_uniforms", "sample_parameters", "sample_shocks"]
+__all__ = ["BLOCK", "METHODS", "generator", "block_uniforms", "parameter_uniforms", "sample_parameters", "sample_shocks"]
 
-#: Draws per block of shocks.
+#: Draws per block of shocks and of Monte Carlo parameter uniforms.
 BLOCK = 8192
-#: Draws per block of Monte Carlo parameter uniforms.
-PARAM_BLOCK = 1 << 16
 METHODS = ("mc", "lhs", "sobol")
 
 
@@ -65,7 +64,8 @@ def _blocks(start: int, stop: int, size: int = BLOCK):
         yield b, lo - b * size, hi - b * size
 
 
-def parameter_uniforms(method: str, seed: int, draws: int, columns: list[int], rows: tuple[int, int] | None = None) -> np.ndarray:
+def parameter_uniforms(method: str, seed: int, draws: int, columns: list[int], rows: tuple[int, int] | None = None,
+                       threads: bool = True) -> np.ndarray:
     """Uniforms in [0, 1) for the given glossary ``columns``, shape (draws, len(columns)).
 
     Parameters
@@ -80,6 +80,8 @@ def parameter_uniforms(method: str, seed: int, draws: int, columns: list[int], r
         Only draws ``lo`` to ``hi`` of the run, the same numbers as the whole run's rows:
         Monte Carlo generates just the blocks it needs and Sobol fast-forwards; a Latin
         hypercube column is a permutation of the whole run, so it is built whole and sliced.
+    threads : bool
+        Fill columns (or parts of the Sobol sequence) on one thread per core.
     """
     if method not in METHODS:
         raise ValueError(f"sampling method '{method}' is not one of: {', '.join(METHODS)}")
@@ -90,49 +92,85 @@ def parameter_uniforms(method: str, seed: int, draws: int, columns: list[int], r
         def fill(k):
             j = columns[k]
             if method == "mc":
-                for b, lo, hi in _blocks(lo_row, hi_row, PARAM_BLOCK):
-                    at = b * PARAM_BLOCK + lo - lo_row
-                    out[at : at + hi - lo, k] = generator(seed, 0, j, b).random(PARAM_BLOCK)[lo:hi]
+                out[:, k] = block_uniforms(seed, (0, j), lo_row, hi_row)
             else:
-                rng = generator(seed, 0, j)
-                out[:, k] = ((rng.permutation(draws) + rng.random(draws)) / draws)[lo_row:hi_row]
+                column = np.empty(draws)
+                _latin_column(generator(seed, 0, j).random(2 * draws), column)
+                out[:, k] = column[lo_row:hi_row]
 
-        _map_threads(fill, range(len(columns)))
+        _map_threads(fill, range(len(columns)), threads)
     else:
         if not columns:
             return out
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)
-            engine = qmc.Sobol(len(PARAMETERS), scramble=True, rng=generator(seed, 0))
-            if lo_row:
-                engine.fast_forward(lo_row)
-            points = engine.random(hi_row - lo_row)
+        # rows split over the cores, each part fast-forwarded: the same points as one engine
+        cuts = np.linspace(lo_row, hi_row, min(os.cpu_count() or 1, max(1, (hi_row - lo_row) >> 16)) + 1).astype(int)
+
+        def sobol_part(k):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)
+                engine = qmc.Sobol(len(PARAMETERS), scramble=True, rng=generator(seed, 0))
+                if cuts[k]:
+                    engine.fast_forward(int(cuts[k]))
+                out[cuts[k] - lo_row : cuts[k + 1] - lo_row] = engine.random(int(cuts[k + 1] - cuts[k]))[:, columns]
+
+        _map_threads(sobol_part, range(len(cuts) - 1), threads)
         if rows is None:
             warn_sobol_balance(draws, stacklevel=5)
-        out[:] = points[:, columns]
     return out
+
+
+@numba.njit(nogil=True, cache=True)
+def _latin_column(uniforms, out):
+    """One Latin hypercube column: a random permutation of the strata plus a uniform jitter.
+
+    Parameters
+    ----------
+    uniforms : ndarray, shape (2 * n,)
+        Uniforms in [0, 1): the first n shuffle the strata (Fisher-Yates, the swap partner of
+        position i is floor(u·(i + 1))), the last n place each draw within its stratum.
+    out : ndarray, shape (n,)
+        Filled with (stratum + jitter) / n.
+    """
+    n = out.shape[0]
+    strata = np.arange(n)
+    for i in range(n - 1, 0, -1):
+        j = int(uniforms[i] * (i + 1))
+        strata[i], strata[j] = strata[j], strata[i]
+    for k in range(n):
+        out[k] = (strata[k] + uniforms[n + k]) / n
 
 
 def sample_parameters(
     distributions: Mapping[str, Distribution], draws: int, seed: int, method: str = "lhs", correlations=None,
-    rows: tuple[int, int] | None = None,
+    rows: tuple[int, int] | None = None, uniforms: np.ndarray | None = None, threads: bool = True,
 ) -> dict[str, np.ndarray]:
     """Sample every parameter: one array of shape (draws,) per dotted path.
 
     Fixed parameters are broadcast; the others take a column of
     :func:`parameter_uniforms` through their inverse CDF. With ``correlations`` (a
     :class:`risk.correlation.Correlations`), the named columns first go through its copula;
-    the t copula's χ² variable has its own stream, key ``(0, 10_000)``. With ``rows`` only
-    draws ``lo`` to ``hi`` are returned, equal to those rows of the whole run.
+    the t copula's χ² variable has its own stream, key ``(0, 10_000, block)`` in blocks of
+    :data:`BLOCK` draws. With ``rows`` only draws ``lo`` to ``hi`` are returned, equal to
+    those rows of the whole run.
+
+    Parameters
+    ----------
+    uniforms : ndarray, shape (rows, random parameters), optional
+        These rows of the run's :func:`parameter_uniforms` for the parameters that are not
+        fixed, in scenario order, when the caller has built them already.
+    threads : bool
+        Transform the columns on one thread per core (off when called from a worker).
     """
     random_paths = [p for p, d in distributions.items() if not d.is_fixed]
-    uniforms = parameter_uniforms(method, seed, draws, [parameter_index(p) for p in random_paths], rows)
+    lo_row, hi_row = (0, draws) if rows is None else rows
+    if uniforms is None:
+        uniforms = parameter_uniforms(method, seed, draws, [parameter_index(p) for p in random_paths], rows, threads)
     if correlations is not None:
         from .correlation import apply_copula, repaired_spearman
 
-        lo_row, hi_row = (0, draws) if rows is None else rows
         cols = [random_paths.index(p) for p in correlations.parameters]
-        chi2 = generator(seed, 0, 10_000).random(hi_row)[lo_row:] if correlations.copula == "t" else None
+        chi2 = block_uniforms(seed, (0, 10_000), lo_row, hi_row) if correlations.copula == "t" else None
+        uniforms = uniforms.copy()
         uniforms[:, cols] = apply_copula(uniforms[:, cols], repaired_spearman(correlations), correlations.copula,
                                          correlations.dof, chi2)
     n = uniforms.shape[0]
@@ -141,14 +179,23 @@ def sample_parameters(
     def transform(k):
         values[random_paths[k]] = distributions[random_paths[k]].ppf(uniforms[:, k])
 
-    _map_threads(transform, range(len(random_paths)))
+    _map_threads(transform, range(len(random_paths)), threads)
     return {path: values[path] for path in distributions}
 
 
-def _map_threads(func, items) -> None:
-    """Run ``func`` on each item on up to one thread per core (numpy releases the GIL)."""
+def block_uniforms(seed: int, key: tuple[int, ...], start: int, stop: int, size: int = BLOCK) -> np.ndarray:
+    """Uniforms for draws ``start`` to ``stop`` of a stream drawn in blocks of ``size``, key ``key + (block,)``."""
+    out = np.empty(stop - start)
+    for b, lo, hi in _blocks(start, stop, size):
+        at = b * size + lo - start
+        out[at : at + hi - lo] = generator(seed, *key, b).random(size)[lo:hi]
+    return out
+
+
+def _map_threads(func, items, threads: bool = True) -> None:
+    """Run ``func`` on each item, on up to one thread per core if ``threads`` (numpy releases the GIL)."""
     items = list(items)
-    workers = min(len(items), os.cpu_count() or 1)
+    workers = min(len(items), os.cpu_count() or 1) if threads else 1
     if workers <= 1:
         for item in items:
             func(item)

@@ -15,10 +15,10 @@ import xarray as xr
 from ._version import __version__
 from .data import BaseData, base_data
 from .errors import Problem, ScenarioError
-from .glossary import CALIBRATED, OUTPUTS, PARAMETERS
+from .glossary import CALIBRATED, OUTPUTS, PARAMETERS, parameter_index
 from .model.core import check_feasible, run_model
 from .model.kernel import fused_into, kernel_base, output_blocks
-from .sampling import METHODS, sample_parameters, sample_shocks
+from .sampling import METHODS, parameter_uniforms, sample_parameters, sample_shocks, warn_sobol_balance
 from .scenario import Scenario, load_scenario
 
 __all__ = ["simulate", "DEFAULT_CHUNK", "ENGINES"]
@@ -128,17 +128,28 @@ def simulate(
     infeasible = check_feasible({p: d.support() for p, d in scenario.parameters.items()}, base)
     if infeasible:
         raise ScenarioError(scenario.source, [Problem(path, msg) for path, msg in infeasible])
-    params = sample_parameters(scenario.parameters, draws, seed, sampling, scenario.correlations)
+    # Monte Carlo uniforms are drawn chunk by chunk; a Latin hypercube or Sobol design is
+    # built whole first (a column is a permutation of the run; Sobol points are sequential)
+    random_paths = [p for p, d in scenario.parameters.items() if not d.is_fixed]
+    design = None
+    if sampling != "mc":
+        design = parameter_uniforms(sampling, seed, draws, [parameter_index(p) for p in random_paths], rows=(0, draws))
+    if sampling == "sobol":
+        warn_sobol_balance(draws, stacklevel=3)
 
     H = st.horizon
     block, cal_block, outputs, calibrated = output_blocks(draws, H, dtype)
+    params = {k: np.empty(draws, dtype) for k in scenario.parameters}
     kbase = kernel_base(base)
     bounds = [(i, min(i + chunk_size, draws)) for i in range(0, draws, chunk_size)]
 
     def run_chunk(bound):
         lo, hi = bound
-        run_rows(engine, {k: v[lo:hi] for k, v in params.items()}, sample_shocks(seed, H, lo, hi), base, kbase, H,
-                 block, cal_block, outputs, calibrated, lo, hi)
+        rows = sample_parameters(scenario.parameters, draws, seed, sampling, scenario.correlations, rows=(lo, hi),
+                                 uniforms=None if design is None else design[lo:hi], threads=False)
+        run_rows(engine, rows, sample_shocks(seed, H, lo, hi), base, kbase, H, block, cal_block, outputs, calibrated, lo, hi)
+        for k, v in rows.items():
+            params[k][lo:hi] = v
         return hi - lo
 
     workers = threads or min(len(bounds), os.cpu_count() or 1)
@@ -154,9 +165,7 @@ def simulate(
                 done += k
                 if progress:
                     progress(done, draws)
-
-    params = {k: v.astype(dtype, copy=False) for k, v in params.items()}
-    calibrated = {k: v.astype(dtype, copy=False) for k, v in calibrated.items()}
+    del design
     return _dataset(scenario, base, params, outputs, calibrated, seed=seed, sampling=sampling, engine=engine)
 
 

@@ -187,6 +187,9 @@ def _build(stamp: int):
         f_vk, f_moat, f_h, f_O, f_o, f_d, f_core = np.empty((7, TILE))
         # per-draw constants from the base year
         k_share0, k_n0, k_y0, k_R_core0, k_w_core, k_anchor_inf, k_anchor_tr, k_step_g, k_step_D = np.empty((9, TILE))
+        k_L_c, k_L_s, k_L_o = np.empty((3, TILE), dtype=np.int64)
+        # values passed from one stage of a year to the next
+        v_s, v_P, v_G, v_S, v_I, v_J, v_Icf, v_U = np.empty((8, TILE))
         for first in range(0, n, TILE):
             m = min(TILE, n - first)
             # ---- base year (t = 0), as risk.model.core.run_model
@@ -239,6 +242,7 @@ def _build(stamp: int):
                 k_anchor_inf[j] = s_curve_anchor(Y0, par[i, c_ymid_inf], par[i, c_k_inf])
                 k_anchor_tr[j] = s_curve_anchor(Y0, par[i, c_ymid_tr], par[i, c_k_tr])
                 k_step_g[j], k_step_D[j] = fade(2, par[i, c_tau_g]), fade(2, par[i, c_tau_D])
+                k_L_c[j], k_L_s[j], k_L_o[j] = L_c, iL_s, iL_o
                 st_C[j], st_R[j], st_u[j], st_kappa[j], st_log_kappa[j], st_D_inf[j], st_D_tr[j] = C, 0.0, u, 1.0, 0.0, D_inf, D_tr
                 st_fade_g[j] = st_fade_D[j] = 1.0
                 f_vk[j] = f_moat[j] = f_h[j] = f_O[j] = f_o[j] = f_d[j] = f_core[j] = 1.0
@@ -273,21 +277,23 @@ def _build(stamp: int):
                 tile[o_E, 0, j] = 0.0
                 tile[o_A, 0, j] = b.amazon_capex
 
-            # ---- projected years
+            # ---- projected years: each year in stages, every stage across the tile
+            Lc_max, Ls_max, Lo_max = 0, 0, 0
+            for j in range(m):
+                Lc_max = max(Lc_max, k_L_c[j])
+                Ls_max = max(Ls_max, k_L_s[j])
+                Lo_max = max(Lo_max, k_L_o[j])
             for t in range(1, H + 1):
                 year = Y0 + t
                 col_N = col0 + t
                 col = acol0 + t
+                # capex, demand, adoption, pricing and the units bought
                 for j in range(m):
                     i = first + j
                     q = par[i]
                     f_vk[j] = compound(f_vk[j], q[c_v_k])
                     f_moat[j] = compound(f_moat[j], -q[c_v])
                     f_h[j] = compound(f_h[j], q[c_h])
-                    f_O[j] = compound(f_O[j], q[c_g_O])
-                    f_o[j] = compound(f_o[j], q[c_g_o])
-                    f_d[j] = compound(f_d[j], -q[c_d])
-                    f_core[j] = compound(f_core[j], q[c_g_core])
                     # 1. capex (uses last year's utilization)
                     R = digestion_state(
                         digestion_probability(st_R[j], st_u[j], q[c_p_enter], q[c_p_stay], q[c_zeta], q[c_u_star]),
@@ -308,50 +314,18 @@ def _build(stamp: int):
                     s_tr = s_curve(year, q[c_s0_tr], q[c_S_tr], q[c_ymid_tr], q[c_k_tr], k_anchor_tr[j])
                     s = aggregate_share(phi, s_inf, s_tr)
                     # 3. pricing
-                    share0 = k_share0[j]
-                    prem = markup_premium(premium0, q[c_eps], moat(q[c_mu0], f_moat[j]), s, share0)
+                    prem = markup_premium(premium0, q[c_eps], moat(q[c_mu0], f_moat[j]), s, k_share0[j])
                     step = unit_cost_factor(q[c_c_bar], q[c_sig_c], e_cost[i, t - 1])
                     kappa, log_kappa = st_kappa[j] * step, st_log_kappa[j] + np.log(step)
                     passed = passed_cost(log_kappa, q[c_psi])
                     GM = gross_margin(kappa, passed, prem)
                     P = price_index(passed, prem, premium0)
-                    # 4b. supply and utilization
-                    rho = q[c_rho]
-                    c = blended_cost(s, P, rho)
+                    # 4b. units bought
+                    c = blended_cost(s, P, q[c_rho])
                     N[col_N, j] = new_units(M, f_h[j], c)
                     G = gpu_spend(M, s, P, c)
-                    S = installed(N, j, col_N, int(q[c_L_c]))
-                    u = utilization(D_inf + D_tr, S)
-                    # 5. NVIDIA
-                    n_t = gpu_share(t, H, k_n0[j], q[c_n_H])
-                    R_dc = n_t * G
-                    R_nv = R_dc + b.nvda_other_revenue * f_o[j]
-                    OM = nv_operating_margin(GM, b.nvda_opex * f_O[j], R_nv)
-                    # 6. AWS
-                    A = alpha * C
-                    theta, beta = q[c_theta], q[c_beta]
-                    L_s, L_o = q[c_L_s], q[c_L_o]
-                    iL_s, iL_o = int(L_s), int(L_o)
-                    I[col, j] = theta * beta * A
-                    J[col, j] = (1.0 - theta) * beta * A
-                    sig = inhouse_share(s, share0, q[c_sig0], q[c_lam], q[c_sig_max])
-                    cA = blended_cost(sig, P, rho)
-                    U[col, j] = I[col, j] * f_h[j] / cA
-                    I_cf[col, j] = I[col, j] * (P / cA)  # exactly I when the own-silicon share is 0
-                    D_other = weighted(J, j, col, iL_o) / L_o
-                    D_A = weighted(I, j, col, iL_s) / L_s + D_other
-                    D_cf = weighted(I_cf, j, col, iL_s) / L_s + D_other
-                    SA = weighted(U, j, col, iL_s)
-                    R_ai = ai_revenue(k_y0[j], f_d[j], u, SA)
-                    R_core = k_R_core0[j] * f_core[j]
-                    E = external_revenue(q[c_B_E], q[c_E_max], year, q[c_y_E], q[c_r_E])
-                    R_A = R_core + R_ai + E
-                    cash = cash_costs(k_w_core[j], R_core, q[c_w_ai], R_ai, q[c_m_E], E)
-                    OM_A = aws_operating_margin(R_A, D_A, cash)
-                    OM_cf = aws_operating_margin(R_A, D_cf, cash)
-
-                    st_C[j], st_R[j], st_u[j], st_kappa[j], st_log_kappa[j], st_D_inf[j], st_D_tr[j] = (
-                        C, R, u, kappa, log_kappa, D_inf, D_tr)
+                    st_C[j], st_R[j], st_kappa[j], st_log_kappa[j], st_D_inf[j], st_D_tr[j] = C, R, kappa, log_kappa, D_inf, D_tr
+                    v_s[j], v_P[j] = s, P
                     tile[o_C, t, j] = C
                     tile[o_M, t, j] = M
                     tile[o_s_inf, t, j] = s_inf
@@ -359,19 +333,81 @@ def _build(stamp: int):
                     tile[o_s, t, j] = s
                     tile[o_spend, t, j] = 1.0 - G / M
                     tile[o_phi, t, j] = phi
-                    tile[o_S, t, j] = S
                     tile[o_D, t, j] = D_inf + D_tr
-                    tile[o_u, t, j] = u
                     tile[o_R, t, j] = R
                     tile[o_P, t, j] = P
                     tile[o_GM, t, j] = GM
-                    tile[o_OM, t, j] = OM
+                    v_G[j] = G
+                # installed units (risk.model.compute.installed; ages ascending, a zero weight adds 0)
+                for j in range(m):
+                    v_S[j] = 0.0
+                for age in range(min(Lc_max, col_N + 1)):
+                    for j in range(m):
+                        if age < k_L_c[j]:
+                            v_S[j] += N[col_N - age, j]
+                # utilization, NVIDIA, AWS capex and own silicon
+                for j in range(m):
+                    i = first + j
+                    q = par[i]
+                    f_O[j] = compound(f_O[j], q[c_g_O])
+                    f_o[j] = compound(f_o[j], q[c_g_o])
+                    S = v_S[j]
+                    u = utilization(tile[o_D, t, j], S)
+                    st_u[j] = u
+                    # 5. NVIDIA
+                    n_t = gpu_share(t, H, k_n0[j], q[c_n_H])
+                    R_dc = n_t * v_G[j]
+                    R_nv = R_dc + b.nvda_other_revenue * f_o[j]
+                    tile[o_OM, t, j] = nv_operating_margin(tile[o_GM, t, j], b.nvda_opex * f_O[j], R_nv)
+                    tile[o_S, t, j] = S
+                    tile[o_u, t, j] = u
                     tile[o_R_nv, t, j] = R_nv
                     tile[o_R_dc, t, j] = R_dc
                     tile[o_n, t, j] = n_t
+                    # 6. AWS
+                    A = alpha * st_C[j]
+                    theta, beta = q[c_theta], q[c_beta]
+                    I[col, j] = theta * beta * A
+                    J[col, j] = (1.0 - theta) * beta * A
+                    sig = inhouse_share(v_s[j], k_share0[j], q[c_sig0], q[c_lam], q[c_sig_max])
+                    P = v_P[j]
+                    cA = blended_cost(sig, P, q[c_rho])
+                    U[col, j] = I[col, j] * f_h[j] / cA
+                    I_cf[col, j] = I[col, j] * (P / cA)  # exactly I when the own-silicon share is 0
                     tile[o_sig, t, j] = sig
                     tile[o_I, t, j] = I[col, j]
                     tile[o_saved, t, j] = I_cf[col, j] - I[col, j]
+                    tile[o_A, t, j] = A
+                # vintage sums (risk.model.aws.weighted_vintages; ages ascending, a zero weight adds 0)
+                for j in range(m):
+                    v_I[j] = v_J[j] = v_Icf[j] = v_U[j] = 0.0
+                for age in range(min(max(Ls_max, Lo_max), col) + 1):
+                    for j in range(m):
+                        ws = half_year_weight(age, k_L_s[j])
+                        wo = half_year_weight(age, k_L_o[j])
+                        if age <= k_L_s[j]:
+                            v_I[j] += ws * I[col - age, j]
+                            v_Icf[j] += ws * I_cf[col - age, j]
+                            v_U[j] += ws * U[col - age, j]
+                        if age <= k_L_o[j]:
+                            v_J[j] += wo * J[col - age, j]
+                # AWS revenue and margins
+                for j in range(m):
+                    i = first + j
+                    q = par[i]
+                    f_d[j] = compound(f_d[j], -q[c_d])
+                    f_core[j] = compound(f_core[j], q[c_g_core])
+                    L_s, L_o = q[c_L_s], q[c_L_o]
+                    D_other = v_J[j] / L_o
+                    D_A = v_I[j] / L_s + D_other
+                    D_cf = v_Icf[j] / L_s + D_other
+                    R_ai = ai_revenue(k_y0[j], f_d[j], st_u[j], v_U[j])
+                    R_core = k_R_core0[j] * f_core[j]
+                    E = external_revenue(q[c_B_E], q[c_E_max], year, q[c_y_E], q[c_r_E])
+                    R_A = R_core + R_ai + E
+                    cash = cash_costs(k_w_core[j], R_core, q[c_w_ai], R_ai, q[c_m_E], E)
+                    OM_A = aws_operating_margin(R_A, D_A, cash)
+                    OM_cf = aws_operating_margin(R_A, D_cf, cash)
                     tile[o_D_A, t, j] = D_A
                     tile[o_R_ai, t, j] = R_ai
                     tile[o_R_A, t, j] = R_A
@@ -380,7 +416,6 @@ def _build(stamp: int):
                     tile[o_up, t, j] = OM_A - OM_cf
                     tile[o_up_bp, t, j] = (OM_A - OM_cf) * 1e4
                     tile[o_E, t, j] = E
-                    tile[o_A, t, j] = A
 
             for k in range(out.shape[0]):
                 for t in range(H + 1):
@@ -434,13 +469,13 @@ def output_blocks(draws: int, horizon: int, dtype="float64") -> tuple[np.ndarray
     Returns
     -------
     out : ndarray, shape (len(OUTPUTS), horizon + 1, draws)
-    calibrated : ndarray, shape (len(CALIBRATED), draws), float64
+    calibrated : ndarray, shape (len(CALIBRATED), draws), of the same type
     outputs : dict of str to ndarray, shape (draws, horizon + 1)
         Column-major views of ``out`` by output name.
     calibrated_views : dict of str to ndarray, shape (draws,)
     """
     out = np.empty((len(OUTPUTS), horizon + 1, draws), dtype=dtype)
-    cal = np.empty((len(CALIBRATED), draws))
+    cal = np.empty((len(CALIBRATED), draws), dtype=dtype)
     return out, cal, {name: out[k].T for k, name in enumerate(OUTPUTS)}, {name: cal[k] for k, name in enumerate(CALIBRATED)}
 
 
