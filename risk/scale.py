@@ -24,7 +24,7 @@ from .model.kernel import kernel_base, output_blocks
 from .sampling import sample_parameters, sample_shocks, warn_sobol_balance
 from .scenario import Scenario
 
-__all__ = ["simulate_dask", "parse_memory", "bytes_per_draw", "chunk_for_memory", "check_memory", "LHS_MAX_LAZY"]
+__all__ = ["simulate_dask", "parse_memory", "bytes_per_draw", "chunk_for_memory", "check_memory", "LHS_MAX_LAZY", "PROCESS_BASE"]
 
 #: Latin hypercube runs larger than this are refused on dask (each chunk would rebuild the design).
 LHS_MAX_LAZY = 2_000_000
@@ -48,13 +48,23 @@ def bytes_per_draw(scenario: Scenario, dtype: str = "float32") -> int:
     return size * (len(OUTPUTS) * years + len(scenario.parameters) + len(CALIBRATED))
 
 
-def chunk_for_memory(scenario: Scenario, budget: int, workers: int = 1, dtype: str = "float32") -> int:
-    """Draws per chunk so that the chunks in flight, with the model's intermediates, fit the budget.
+#: Memory a process holds before any run: the interpreter, numpy, scipy, xarray, dask and the
+#: compiled model. [bytes]
+PROCESS_BASE = 400_000_000
 
-    A chunk in flight holds its outputs and about 3x as much in float64 intermediates.
+
+def chunk_for_memory(scenario: Scenario, budget: int, workers: int = 1, dtype: str = "float32") -> int:
+    """Draws per chunk so that the chunks in flight, with their working arrays, fit the budget.
+
+    A chunk in flight holds its outputs and parameters (:func:`bytes_per_draw`) about three
+    times over (as computed, as handed to the writer, as encoded), the float64 parameters
+    twice (as drawn and as the model's matrix) and the shocks twice; each worker may hold two
+    chunks. The process's own memory (:data:`PROCESS_BASE`) comes off the budget first.
     """
-    per_draw = bytes_per_draw(scenario, "float64") * 4
-    return max(1024, int(budget / (2 * workers * per_draw)) // 1024 * 1024)
+    years = scenario.settings.horizon
+    per_draw = 3 * bytes_per_draw(scenario, dtype) + 8 * (2 * len(scenario.parameters) + 2 * 5 * years)
+    usable = max(budget - PROCESS_BASE, budget // 4)
+    return max(1024, int(usable / (2 * workers * per_draw)) // 1024 * 1024)
 
 
 def check_memory(scenario: Scenario, draws: int, budget: int, to_disk: bool, dtype: str = "float32") -> None:

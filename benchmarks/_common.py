@@ -1,0 +1,138 @@
+"""Helpers shared by the benchmarks: fresh-process cases and the two references.
+
+Every case runs in a fresh subprocess, so the peak resident memory it reports
+(``ru_maxrss``) is its own and nothing is left warm from another case.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
+BASE = str(ROOT / "scenarios" / "base.yaml")
+YEARS = 7
+
+
+def run_case(code: str, *args, env: dict | None = None) -> dict:
+    """Run ``code`` with ``python -c`` and the arguments; return the JSON object of its last line."""
+    proc = subprocess.run([sys.executable, "-c", code, *map(str, args)], capture_output=True, text=True, cwd=ROOT,
+                          env={**os.environ, **(env or {})})
+    if proc.returncode != 0:
+        raise RuntimeError(f"benchmark case failed:\n{proc.stderr[-3000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def meta() -> dict:
+    """Machine facts recorded beside the figures."""
+    return {"machine": platform.machine(), "cpus": os.cpu_count(), "python": platform.python_version(), "years": YEARS}
+
+
+def write(name: str, payload: dict) -> Path:
+    """Write ``benchmarks/results/<name>.json``."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    out = RESULTS / f"{name}.json"
+    out.write_text(json.dumps({"meta": meta(), **payload}, indent=2))
+    print(f"wrote {out}")
+    return out
+
+
+#: simulate() in memory: argv draws, sampling, dtype, repeat, scenario, engine, threads (0: all cores).
+SIMULATE = r"""
+import json, resource, sys, time, warnings
+import risk
+warnings.simplefilter("ignore")
+draws, sampling, dtype, repeat, scenario, engine = int(sys.argv[1]), sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5], sys.argv[6]
+threads = int(sys.argv[7]) or None
+scenario = risk.load_scenario(scenario)
+risk.simulate(scenario, draws=1000, sampling=sampling, engine=engine)            # warm up
+times = []
+for _ in range(repeat):
+    t = time.perf_counter()
+    ds = risk.simulate(scenario, draws=draws, sampling=sampling, dtype=dtype, engine=engine, threads=threads)
+    times.append(time.perf_counter() - t)
+    del ds
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({"draws": draws, "sampling": sampling, "engine": engine, "threads": threads, "dtype": dtype, "best_s": min(times),
+                  "median_s": sorted(times)[len(times) // 2], "peak_mb": peak}))
+"""
+
+
+REFERENCES = r"""
+import json, sys, time
+from concurrent.futures import ThreadPoolExecutor
+import numpy as np
+sys.path.insert(0, "tests")
+import risk
+from risk.data import base_data
+from risk.sampling import sample_parameters, sample_shocks
+from reference_model import reference_path
+draws, scenario = int(sys.argv[1]), sys.argv[2]
+sc = risk.load_scenario(scenario)
+base = base_data(sc.data_dir, sc.settings.base_year)
+n = 2000
+p = sample_parameters(sc.parameters, n, 1, "mc"); s = sample_shocks(1, 7, 0, n)
+t = time.perf_counter()
+for i in range(n):
+    reference_path({k: float(v[i]) for k, v in p.items()}, {k: list(v[i]) for k, v in s.items()}, base, 7)
+loop = (time.perf_counter() - t) / n * draws
+k = sum(not d.is_fixed for d in sc.parameters.values())
+uniforms, normals = draws * (k + 7), draws * 28   # parameters and digestion shocks; 4 normal shock streams x 7 years
+BLOCK = 1 << 16
+
+def whole(share):
+    # the variates as a run's inputs: arrays of all draws
+    rng = np.random.default_rng(7)
+    rng.random(uniforms // share); rng.standard_normal(normals // share)
+
+def blocks(share):
+    # the least work there is: one cache-sized buffer, overwritten
+    rng = np.random.default_rng(7); buf = np.empty(BLOCK)
+    for _ in range(uniforms // share // BLOCK): rng.random(out=buf)
+    for _ in range(normals // share // BLOCK): rng.standard_normal(out=buf)
+
+def best(fn, share, repeat=3):
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        if share == 1:
+            fn(1)
+        else:
+            with ThreadPoolExecutor(share) as ex:
+                list(ex.map(lambda _: fn(share), range(share)))
+        times.append(time.perf_counter() - t)
+    return min(times)
+
+cores = 2
+print(json.dumps({"draws": draws, "per_draw_loop_s": loop, "uniforms": uniforms, "normals": normals,
+                  "rng_floor_arrays_1core_s": best(whole, 1), "rng_floor_arrays_all_cores_s": best(whole, cores),
+                  "rng_floor_blocks_1core_s": best(blocks, 1), "rng_floor_blocks_all_cores_s": best(blocks, cores)}))
+"""
+
+
+def references(draws: int, scenario: str = BASE) -> dict:
+    """(a) the scalar per-draw loop, extrapolated from 2,000 draws; (b) the random-variate floor."""
+    return run_case(REFERENCES, draws, scenario)
+
+
+def compare(ref: dict, best_s: float) -> dict:
+    """Speed-up over the per-draw loop and ratios to both random-variate floors (all cores)."""
+    return {
+        "fastest_simulate_s": best_s,
+        "speedup_over_loop": ref["per_draw_loop_s"] / best_s,
+        "ratio_to_rng_floor_arrays": best_s / ref["rng_floor_arrays_all_cores_s"],
+        "ratio_to_rng_floor_blocks": best_s / ref["rng_floor_blocks_all_cores_s"],
+    }
+
+
+def describe(ref: dict, cmp: dict) -> str:
+    """One line on the references for a number of draws."""
+    return (f"{ref['draws']:>11,} draws  per-draw loop {ref['per_draw_loop_s']:8.1f} s (simulate x{cmp['speedup_over_loop']:.0f} faster)"
+            f"  RNG floor, all cores: {ref['rng_floor_arrays_all_cores_s']:.2f} s as arrays, "
+            f"{ref['rng_floor_blocks_all_cores_s']:.2f} s in blocks (simulate = {cmp['ratio_to_rng_floor_arrays']:.1f}x, "
+            f"{cmp['ratio_to_rng_floor_blocks']:.1f}x)")
