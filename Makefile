@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 DRAWS ?=
 OUT ?= out
 
-.PHONY: install run test bench hindcast clean
+.PHONY: install run test bench bench-scale hindcast clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,9 @@ hindcast: install
 
 bench: install
 	$(PY) benchmarks/bench_simulate.py
+
+bench-scale: install
+	$(PY) benchmarks/bench_scale.py
 
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache

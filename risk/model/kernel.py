@@ -166,7 +166,7 @@ def _build(stamp: int):
     def fused(par, e_capex, e_dig, e_inf, e_tr, e_cost, b, H, out, cal, lo):
         if stamp < 0:  # never: makes ``stamp`` part of the compiled function's cache key
             return
-        n = par.shape[0]
+        n = par.shape[1]
         Y0 = b.base_year
         col0 = b.market.shape[0] - 1
         acol0 = b.aws_capex.shape[0] - 1
@@ -195,9 +195,9 @@ def _build(stamp: int):
             # ---- base year (t = 0), as risk.model.core.run_model
             for j in range(m):
                 i = first + j
-                phi0, s0_inf, s0_tr, rho, h, u0 = par[i, c_phi0], par[i, c_s0_inf], par[i, c_s0_tr], par[i, c_rho], par[i, c_h], par[i, c_u0]
-                theta, sig0, R_ai0, w_ai = par[i, c_theta], par[i, c_sig0], par[i, c_R_ai0], par[i, c_w_ai]
-                L_c, L_s, L_o = int(par[i, c_L_c]), par[i, c_L_s], par[i, c_L_o]
+                phi0, s0_inf, s0_tr, rho, h, u0 = par[c_phi0, i], par[c_s0_inf, i], par[c_s0_tr, i], par[c_rho, i], par[c_h, i], par[c_u0, i]
+                theta, sig0, R_ai0, w_ai = par[c_theta, i], par[c_sig0, i], par[c_R_ai0, i], par[c_w_ai, i]
+                L_c, L_s, L_o = int(par[c_L_c, i]), par[c_L_s, i], par[c_L_o, i]
                 iL_s, iL_o = int(L_s), int(L_o)
                 C = b.capex_hyperscaler
                 M = k0 * C
@@ -239,9 +239,9 @@ def _build(stamp: int):
                 cal[2, lo + i] = w_core
 
                 k_share0[j], k_n0[j], k_y0[j], k_R_core0[j], k_w_core[j] = share0, n0, R_ai0 / (u0 * SA), R_core0, w_core
-                k_anchor_inf[j] = s_curve_anchor(Y0, par[i, c_ymid_inf], par[i, c_k_inf])
-                k_anchor_tr[j] = s_curve_anchor(Y0, par[i, c_ymid_tr], par[i, c_k_tr])
-                k_step_g[j], k_step_D[j] = fade(2, par[i, c_tau_g]), fade(2, par[i, c_tau_D])
+                k_anchor_inf[j] = s_curve_anchor(Y0, par[c_ymid_inf, i], par[c_k_inf, i])
+                k_anchor_tr[j] = s_curve_anchor(Y0, par[c_ymid_tr, i], par[c_k_tr, i])
+                k_step_g[j], k_step_D[j] = fade(2, par[c_tau_g, i]), fade(2, par[c_tau_D, i])
                 k_L_c[j], k_L_s[j], k_L_o[j] = L_c, iL_s, iL_o
                 st_C[j], st_R[j], st_u[j], st_kappa[j], st_log_kappa[j], st_D_inf[j], st_D_tr[j] = C, 0.0, u, 1.0, 0.0, D_inf, D_tr
                 st_fade_g[j] = st_fade_D[j] = 1.0
@@ -290,38 +290,37 @@ def _build(stamp: int):
                 # capex, demand, adoption, pricing and the units bought
                 for j in range(m):
                     i = first + j
-                    q = par[i]
-                    f_vk[j] = compound(f_vk[j], q[c_v_k])
-                    f_moat[j] = compound(f_moat[j], -q[c_v])
-                    f_h[j] = compound(f_h[j], q[c_h])
+                    f_vk[j] = compound(f_vk[j], par[c_v_k, i])
+                    f_moat[j] = compound(f_moat[j], -par[c_v, i])
+                    f_h[j] = compound(f_h[j], par[c_h, i])
                     # 1. capex (uses last year's utilization)
                     R = digestion_state(
-                        digestion_probability(st_R[j], st_u[j], q[c_p_enter], q[c_p_stay], q[c_zeta], q[c_u_star]),
-                        e_dig[i, t - 1])
+                        digestion_probability(st_R[j], st_u[j], par[c_p_enter, i], par[c_p_stay, i], par[c_zeta, i], par[c_u_star, i]),
+                        e_dig[t - 1, i])
                     if t > 1:
                         st_fade_g[j] *= k_step_g[j]
                         st_fade_D[j] *= k_step_D[j]
                     fade_D = st_fade_D[j]
-                    g = capex_growth(st_fade_g[j], q[c_g1], q[c_ginf], q[c_sig_g], e_capex[i, t - 1], q[c_delta], R)
-                    C = next_capex(st_C[j], g, q[c_c_cut], q[c_g_power])
+                    g = capex_growth(st_fade_g[j], par[c_g1, i], par[c_ginf, i], par[c_sig_g, i], e_capex[t - 1, i], par[c_delta, i], R)
+                    C = next_capex(st_C[j], g, par[c_c_cut, i], par[c_g_power, i])
                     M = accelerator_market(C, k0, f_vk[j])
                     # 4a. demand and the inference share
-                    D_inf = grow(st_D_inf[j], demand_growth(fade_D, q[c_gf_inf], q[c_gl_inf], q[c_sig_D], e_inf[i, t - 1]))
-                    D_tr = grow(st_D_tr[j], demand_growth(fade_D, q[c_gf_tr], q[c_gl_tr], q[c_sig_D], e_tr[i, t - 1]))
+                    D_inf = grow(st_D_inf[j], demand_growth(fade_D, par[c_gf_inf, i], par[c_gl_inf, i], par[c_sig_D, i], e_inf[t - 1, i]))
+                    D_tr = grow(st_D_tr[j], demand_growth(fade_D, par[c_gf_tr, i], par[c_gl_tr, i], par[c_sig_D, i], e_tr[t - 1, i]))
                     phi = D_inf / (D_inf + D_tr)
                     # 2. adoption
-                    s_inf = s_curve(year, q[c_s0_inf], q[c_S_inf], q[c_ymid_inf], q[c_k_inf], k_anchor_inf[j])
-                    s_tr = s_curve(year, q[c_s0_tr], q[c_S_tr], q[c_ymid_tr], q[c_k_tr], k_anchor_tr[j])
+                    s_inf = s_curve(year, par[c_s0_inf, i], par[c_S_inf, i], par[c_ymid_inf, i], par[c_k_inf, i], k_anchor_inf[j])
+                    s_tr = s_curve(year, par[c_s0_tr, i], par[c_S_tr, i], par[c_ymid_tr, i], par[c_k_tr, i], k_anchor_tr[j])
                     s = aggregate_share(phi, s_inf, s_tr)
                     # 3. pricing
-                    prem = markup_premium(premium0, q[c_eps], moat(q[c_mu0], f_moat[j]), s, k_share0[j])
-                    step = unit_cost_factor(q[c_c_bar], q[c_sig_c], e_cost[i, t - 1])
+                    prem = markup_premium(premium0, par[c_eps, i], moat(par[c_mu0, i], f_moat[j]), s, k_share0[j])
+                    step = unit_cost_factor(par[c_c_bar, i], par[c_sig_c, i], e_cost[t - 1, i])
                     kappa, log_kappa = st_kappa[j] * step, st_log_kappa[j] + np.log(step)
-                    passed = passed_cost(log_kappa, q[c_psi])
+                    passed = passed_cost(log_kappa, par[c_psi, i])
                     GM = gross_margin(kappa, passed, prem)
                     P = price_index(passed, prem, premium0)
                     # 4b. units bought
-                    c = blended_cost(s, P, q[c_rho])
+                    c = blended_cost(s, P, par[c_rho, i])
                     N[col_N, j] = new_units(M, f_h[j], c)
                     G = gpu_spend(M, s, P, c)
                     st_C[j], st_R[j], st_kappa[j], st_log_kappa[j], st_D_inf[j], st_D_tr[j] = C, R, kappa, log_kappa, D_inf, D_tr
@@ -348,14 +347,13 @@ def _build(stamp: int):
                 # utilization, NVIDIA, AWS capex and own silicon
                 for j in range(m):
                     i = first + j
-                    q = par[i]
-                    f_O[j] = compound(f_O[j], q[c_g_O])
-                    f_o[j] = compound(f_o[j], q[c_g_o])
+                    f_O[j] = compound(f_O[j], par[c_g_O, i])
+                    f_o[j] = compound(f_o[j], par[c_g_o, i])
                     S = v_S[j]
                     u = utilization(tile[o_D, t, j], S)
                     st_u[j] = u
                     # 5. NVIDIA
-                    n_t = gpu_share(t, H, k_n0[j], q[c_n_H])
+                    n_t = gpu_share(t, H, k_n0[j], par[c_n_H, i])
                     R_dc = n_t * v_G[j]
                     R_nv = R_dc + b.nvda_other_revenue * f_o[j]
                     tile[o_OM, t, j] = nv_operating_margin(tile[o_GM, t, j], b.nvda_opex * f_O[j], R_nv)
@@ -366,12 +364,12 @@ def _build(stamp: int):
                     tile[o_n, t, j] = n_t
                     # 6. AWS
                     A = alpha * st_C[j]
-                    theta, beta = q[c_theta], q[c_beta]
+                    theta, beta = par[c_theta, i], par[c_beta, i]
                     I[col, j] = theta * beta * A
                     J[col, j] = (1.0 - theta) * beta * A
-                    sig = inhouse_share(v_s[j], k_share0[j], q[c_sig0], q[c_lam], q[c_sig_max])
+                    sig = inhouse_share(v_s[j], k_share0[j], par[c_sig0, i], par[c_lam, i], par[c_sig_max, i])
                     P = v_P[j]
-                    cA = blended_cost(sig, P, q[c_rho])
+                    cA = blended_cost(sig, P, par[c_rho, i])
                     U[col, j] = I[col, j] * f_h[j] / cA
                     I_cf[col, j] = I[col, j] * (P / cA)  # exactly I when the own-silicon share is 0
                     tile[o_sig, t, j] = sig
@@ -394,18 +392,17 @@ def _build(stamp: int):
                 # AWS revenue and margins
                 for j in range(m):
                     i = first + j
-                    q = par[i]
-                    f_d[j] = compound(f_d[j], -q[c_d])
-                    f_core[j] = compound(f_core[j], q[c_g_core])
-                    L_s, L_o = q[c_L_s], q[c_L_o]
+                    f_d[j] = compound(f_d[j], -par[c_d, i])
+                    f_core[j] = compound(f_core[j], par[c_g_core, i])
+                    L_s, L_o = par[c_L_s, i], par[c_L_o, i]
                     D_other = v_J[j] / L_o
                     D_A = v_I[j] / L_s + D_other
                     D_cf = v_Icf[j] / L_s + D_other
                     R_ai = ai_revenue(k_y0[j], f_d[j], st_u[j], v_U[j])
                     R_core = k_R_core0[j] * f_core[j]
-                    E = external_revenue(q[c_B_E], q[c_E_max], year, q[c_y_E], q[c_r_E])
+                    E = external_revenue(par[c_B_E, i], par[c_E_max, i], year, par[c_y_E, i], par[c_r_E, i])
                     R_A = R_core + R_ai + E
-                    cash = cash_costs(k_w_core[j], R_core, q[c_w_ai], R_ai, q[c_m_E], E)
+                    cash = cash_costs(k_w_core[j], R_core, par[c_w_ai, i], R_ai, par[c_m_E, i], E)
                     OM_A = aws_operating_margin(R_A, D_A, cash)
                     OM_cf = aws_operating_margin(R_A, D_cf, cash)
                     tile[o_D_A, t, j] = D_A
@@ -458,8 +455,10 @@ def fused_into(
     lo : int
         First draw of the run that these rows are.
     """
-    par = np.stack([np.asarray(p[path], dtype=float) for path in ORDER], axis=1)
-    e = [np.ascontiguousarray(shocks[name], dtype=float) for name in SHOCKS]
+    par = np.stack([np.asarray(p[path], dtype=float) for path in ORDER])  # (parameter, draw)
+    # shocks as (year, draw): a year's shocks for the draws of a tile are contiguous; no copy
+    # for the column-major (draw, year) arrays of risk.sampling.sample_shocks
+    e = [np.ascontiguousarray(np.asarray(shocks[name], dtype=float).T) for name in SHOCKS]
     _fused(par, e[0], e[1], e[2], e[3], e[4], base, int(horizon), out, calibrated, int(lo))
 
 
