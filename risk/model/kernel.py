@@ -137,14 +137,9 @@ def _build(stamp: int):
 
     @numba.njit(inline="always")
     def half_year_weight(age, life):
-        """Straight line with the half-year convention (:func:`risk.model.aws.half_year_weights`)."""
-        if age == 0:
-            return 0.5
-        if age < life:
-            return 1.0
-        if age == life:
-            return 0.5
-        return 0.0
+        """Straight line with the half-year convention, as :func:`risk.model.aws.half_year_weights`:
+        1/2 in the year bought, 1 while younger than the life, 1/2 at the life, 0 after."""
+        return 0.5 if age == 0 else 1.0 * (age < life) + 0.5 * (age == life)
 
     @numba.njit(inline="always")
     def weighted(vintages, j, column, life):
