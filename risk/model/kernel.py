@@ -1,12 +1,12 @@
-"""The model fused into one compiled loop over draws (numba): the fast engine.
+"""The model compiled into one loop over tiles of draws (numba): the fast engine.
 
-:func:`run_model_fused` computes what :func:`risk.model.core.run_model` computes, one draw at
-a time in machine code, with every intermediate in registers: the vectorized core makes
-about 300 passes over memory per draw-year, this makes one. The equations are not written
-twice: the stage functions of :mod:`risk.model` (capex, adoption, pricing, compute, nvidia,
-aws) are compiled here for scalars from their own source, and only the assembly (the loop
-over years and the vintage sums, which the vectorized core writes over arrays) is written
-per draw. Results agree with the vectorized core to rounding (about 1e-15 relative; numpy
+:func:`run_model_fused` computes what :func:`risk.model.core.run_model` computes, in machine
+code, a tile of :data:`TILE` draws at a time: the vectorized core makes about 300 passes
+over memory per draw-year, this keeps a tile's intermediates in cache and stores each
+output once. The equations are not written twice: the stage functions of
+:mod:`risk.model` (capex, adoption, pricing, compute, nvidia, aws) are compiled here for
+scalars from their own source, and only the assembly (the loops over years and draws and
+the vintage sums, which the vectorized core writes over arrays) is written here. Results agree with the vectorized core to rounding (about 1e-15 relative; numpy
 and LLVM round exp and log differently in the last bit); tests check 1e-12, and both
 against the scalar reference of the tests to 1e-9.
 
@@ -49,7 +49,7 @@ def _expit_scalar(x):
 
 
 def _stages_stamp() -> int:
-    """A number that changes whenever the source of a stage module or of this module does."""
+    """A number that changes whenever the source of a stage module does (numba itself watches this file)."""
     digest = hashlib.sha256()
     for module in (adoption, aws, capex, compute, nvidia, pricing):
         digest.update(inspect.getsource(module).encode())
@@ -170,10 +170,11 @@ def _build(stamp: int):
         premium0 = premium_base(b.nvda_underlying_gross_margin)
         GM_base = reported_gross_margin(b.nvda_underlying_gross_margin, b.nvda_one_off_charges, b.nvda_revenue)
         OM_base = nv_operating_margin(b.nvda_gross_margin, b.nvda_opex, b.nvda_revenue)
-        # Draws go through in tiles of TILE, a year at a time across the tile: each year's
-        # arithmetic is one long chain of dependent operations, and the draws of a tile run
-        # through it side by side. Per-draw state lives in rows of small arrays (in cache);
-        # outputs are gathered in ``tile`` and stored a row at a time.
+        # Draws go through in tiles of TILE, a year at a time and a stage at a time across the
+        # tile, so that the processor overlaps the draws' long chains of dependent
+        # operations. Per-draw state lives in rows of small arrays (in cache); outputs are
+        # gathered in ``tile`` and stored a row at a time (draw by draw, the 29 x (H + 1)
+        # rows of ``out`` would each be a page apart).
         tile = np.empty((out.shape[0], H + 1, TILE))
         N = np.zeros((col0 + H + 1, TILE))
         I, J, I_cf, U = np.zeros((4, acol0 + H + 1, TILE))
