@@ -81,7 +81,9 @@ def _chunk(scenario: Scenario, base, draws: int, seed: int, sampling: str, lo: i
     from .simulate import run_rows
 
     H = scenario.settings.horizon
-    params = sample_parameters(scenario.parameters, draws, seed, sampling, scenario.correlations, rows=(lo, hi))
+    # one thread: dask runs the chunks in parallel
+    params = sample_parameters(scenario.parameters, draws, seed, sampling, scenario.correlations, rows=(lo, hi),
+                               threads=False)
     block, cal_block, out, calibrated = output_blocks(hi - lo, H, dtype)
     run_rows(engine, params, sample_shocks(seed, H, lo, hi), base, kernel_base(base), H, block, cal_block, out,
              calibrated, 0, hi - lo)
