@@ -20,7 +20,7 @@ from .data import base_data
 from .errors import Problem, ScenarioError
 from .glossary import CALIBRATED, OUTPUTS
 from .model.core import check_feasible
-from .model.kernel import kernel_base, output_blocks
+from .model.kernel import output_blocks
 from .sampling import sample_parameters, sample_shocks, warn_sobol_balance
 from .scenario import Scenario
 
@@ -85,8 +85,7 @@ def _chunk(scenario: Scenario, base, draws: int, seed: int, sampling: str, lo: i
     params = sample_parameters(scenario.parameters, draws, seed, sampling, scenario.correlations, rows=(lo, hi),
                                threads=False)
     block, cal_block, out, calibrated = output_blocks(hi - lo, H, dtype)
-    run_rows(engine, params, sample_shocks(seed, H, lo, hi), base, kernel_base(base), H, block, cal_block, out,
-             calibrated, 0, hi - lo)
+    run_rows(engine, params, sample_shocks(seed, H, lo, hi), base, H, block, cal_block, 0)
     out.update({k: np.asarray(v, dtype=dtype) for k, v in params.items()})
     out.update({k: np.asarray(v, dtype=dtype) for k, v in calibrated.items()})
     return out

@@ -17,7 +17,7 @@ from .data import BaseData, base_data
 from .errors import Problem, ScenarioError
 from .glossary import CALIBRATED, OUTPUTS, PARAMETERS, parameter_index
 from .model.core import check_feasible, run_model
-from .model.kernel import fused_into, kernel_base, output_blocks
+from .model.kernel import fused_into, output_blocks
 from .sampling import METHODS, parameter_uniforms, sample_parameters, sample_shocks, warn_sobol_balance
 from .scenario import Scenario, load_scenario
 
@@ -140,14 +140,13 @@ def simulate(
     H = st.horizon
     block, cal_block, outputs, calibrated = output_blocks(draws, H, dtype)
     params = {k: np.empty(draws, dtype) for k in scenario.parameters}
-    kbase = kernel_base(base)
     bounds = [(i, min(i + chunk_size, draws)) for i in range(0, draws, chunk_size)]
 
     def run_chunk(bound):
         lo, hi = bound
         rows = sample_parameters(scenario.parameters, draws, seed, sampling, scenario.correlations, rows=(lo, hi),
                                  uniforms=None if design is None else design[lo:hi], threads=False)
-        run_rows(engine, rows, sample_shocks(seed, H, lo, hi), base, kbase, H, block, cal_block, outputs, calibrated, lo, hi)
+        run_rows(engine, rows, sample_shocks(seed, H, lo, hi), base, H, block, cal_block, lo)
         for k, v in rows.items():
             params[k][lo:hi] = v
         return hi - lo
@@ -169,18 +168,20 @@ def simulate(
     return _dataset(scenario, base, params, outputs, calibrated, seed=seed, sampling=sampling, engine=engine)
 
 
-def run_rows(engine, params, shocks, base, kbase, horizon, block, cal_block, outputs, calibrated, lo, hi) -> None:
-    """Run draws ``lo`` to ``hi`` of a run into its output blocks with either engine.
+def run_rows(engine, params, shocks, base, horizon, block, cal_block, lo) -> None:
+    """Run draws ``lo`` to ``lo + n`` of a run into its output blocks with either engine.
 
-    ``block``, ``cal_block``: from :func:`risk.model.kernel.output_blocks`, with ``outputs``
-    and ``calibrated`` their per-variable views; ``params`` and ``shocks`` hold these rows only.
+    ``block``, ``cal_block``: from :func:`risk.model.kernel.output_blocks`; ``params`` and
+    ``shocks`` hold these n rows only.
     """
     if engine == "fused":
-        fused_into(params, shocks, kbase, horizon, block, cal_block, lo)
+        fused_into(params, shocks, base, horizon, block, cal_block, lo)
         return
-    result = run_model(params, shocks, base, horizon, out={name: arr[lo:hi] for name, arr in outputs.items()})
-    for name, arr in result.calibrated.items():
-        calibrated[name][lo:hi] = arr
+    hi = lo + len(next(iter(params.values())))
+    views = {name: block[k].T[lo:hi] for k, name in enumerate(OUTPUTS)}
+    result = run_model(params, shocks, base, horizon, out=views)
+    for k, name in enumerate(CALIBRATED):
+        cal_block[k, lo:hi] = result.calibrated[name]
 
 
 def _dataset(scenario: Scenario, base: BaseData, params, outputs, calibrated, *, seed, sampling, engine="fused") -> xr.Dataset:

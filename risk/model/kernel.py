@@ -425,7 +425,7 @@ _fused = _build(_stages_stamp())
 def fused_into(
     p: Mapping[str, np.ndarray],
     shocks: Mapping[str, np.ndarray],
-    base: KernelBase,
+    base: BaseData | KernelBase,
     horizon: int,
     out: np.ndarray,
     calibrated: np.ndarray,
@@ -439,8 +439,8 @@ def fused_into(
         Sampled parameters by dotted path, every path of :data:`ORDER`.
     shocks : mapping of str to ndarray, shape (n, horizon)
         Per-year shocks by stream name (:data:`risk.glossary.SHOCKS`).
-    base : KernelBase
-        From :func:`kernel_base`.
+    base : BaseData or KernelBase
+        Base-year data (converted with :func:`kernel_base` if need be).
     horizon : int
         Projected years H.
     out : ndarray, shape (len(OUTPUTS), horizon + 1, draws), float32 or float64
@@ -455,7 +455,8 @@ def fused_into(
     # shocks as (year, draw): a year's shocks for the draws of a tile are contiguous; no copy
     # for the column-major (draw, year) arrays of risk.sampling.sample_shocks
     e = [np.ascontiguousarray(np.asarray(shocks[name], dtype=float).T) for name in SHOCKS]
-    _fused(par, e[0], e[1], e[2], e[3], e[4], base, int(horizon), out, calibrated, int(lo))
+    kb = base if isinstance(base, KernelBase) else kernel_base(base)
+    _fused(par, e[0], e[1], e[2], e[3], e[4], kb, int(horizon), out, calibrated, int(lo))
 
 
 def output_blocks(draws: int, horizon: int, dtype="float64") -> tuple[np.ndarray, np.ndarray, dict, dict]:
@@ -483,5 +484,5 @@ def run_model_fused(
     """
     n = len(p[ORDER[0]])
     out, cal, outputs, calibrated = output_blocks(n, horizon)
-    fused_into(p, shocks, kernel_base(base), horizon, out, cal)
+    fused_into(p, shocks, base, horizon, out, cal)
     return ModelResult(outputs, calibrated)
