@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 
+from .elementary import exp
+
 
 def fade(t, fade_years):
     """Weight of first-year growth in year ``t`` >= 1, exp(-(t-1)/τ). [1]
 
     Equal to ``fade(t - 1, τ)·fade(2, τ)``, which is how the model carries it year by year.
     """
-    return np.exp(-(t - 1) / fade_years)
+    return exp(-(t - 1) / fade_years)
 
 
 def capex_growth(fade_t, first, long, volatility, shock, cut, digestion):

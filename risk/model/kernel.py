@@ -24,13 +24,12 @@ from typing import Mapping, NamedTuple
 
 import numba
 import numpy as np
-from numba.extending import overload
-from scipy.special import expit
 
 from ..data import BaseData
 from ..glossary import CALIBRATED, OUTPUTS, PARAMETERS, SHOCKS
-from . import adoption, aws, capex, compute, nvidia, pricing
+from . import adoption, aws, capex, compute, elementary, nvidia, pricing
 from .core import ModelResult
+from .elementary import log
 
 __all__ = ["KernelBase", "kernel_base", "fused_into", "output_blocks", "run_model_fused", "ORDER"]
 
@@ -42,16 +41,10 @@ _OUT = {name: k for k, name in enumerate(OUTPUTS)}
 TILE = 120
 
 
-@overload(expit)
-def _expit_scalar(x):
-    """scipy.special.expit for compiled code: the logistic 1 / (1 + exp(-x))."""
-    return lambda x: 1.0 / (1.0 + np.exp(-x))
-
-
 def _stages_stamp() -> int:
     """A number that changes whenever the source of a stage module does (numba itself watches this file)."""
     digest = hashlib.sha256()
-    for module in (adoption, aws, capex, compute, nvidia, pricing):
+    for module in (adoption, aws, capex, compute, elementary, nvidia, pricing):
         digest.update(inspect.getsource(module).encode())
     return int(digest.hexdigest()[:15], 16)
 
@@ -134,6 +127,28 @@ def _build(stamp: int):
     (o_C, o_M, o_s_inf, o_s_tr, o_s, o_spend, o_phi, o_S, o_D, o_u, o_R, o_P, o_GM, o_OM, o_R_nv, o_R_dc, o_n,
      o_sig, o_I, o_saved, o_D_A, o_R_ai, o_R_A, o_OM_A, o_OM_cf, o_up, o_up_bp, o_E, o_A) = (_OUT[name] for name in OUTPUTS)
     assert list(CALIBRATED) == ["nvda_gpu_share_base", "aws_history_scale", "aws_cash_cost_core"]
+    n_par, n_out = len(ORDER), len(OUTPUTS)
+    # Rows of the tile's workspace after the parameters' rows (glossary order): this year's
+    # shocks; state carried from year to year; per-draw constants of the base year; values
+    # passed from stage to stage; this year's new vintages; this year's outputs last.
+    names = (
+        "e_capex", "e_dig", "e_inf", "e_tr", "e_cost",
+        "C", "R", "u", "kappa", "log_kappa", "D_inf", "D_tr", "fade_g", "fade_D",
+        "f_vk", "f_moat", "f_h", "f_O", "f_o", "f_d", "f_core",
+        "share0", "n0", "y0", "R_core0", "w_core", "anchor_inf", "anchor_tr", "step_g", "step_D",
+        "L_c", "L_s", "L_o", "step_h", "back", "c0", "cA0", "scale",
+        "s", "P", "G", "S", "sum_I", "sum_J", "sum_Icf", "sum_U",
+        "new_N", "new_I", "new_J", "new_Icf", "new_U",
+    )
+    (r_e_capex, r_e_dig, r_e_inf, r_e_tr, r_e_cost,
+     r_C, r_R, r_u, r_kappa, r_log_kappa, r_D_inf, r_D_tr, r_fade_g, r_fade_D,
+     r_f_vk, r_f_moat, r_f_h, r_f_O, r_f_o, r_f_d, r_f_core,
+     r_share0, r_n0, r_y0, r_R_core0, r_w_core, r_anchor_inf, r_anchor_tr, r_step_g, r_step_D,
+     r_L_c, r_L_s, r_L_o, r_step_h, r_back, r_c0, r_cA0, r_scale,
+     r_s, r_P, r_G, r_S, r_sum_I, r_sum_J, r_sum_Icf, r_sum_U,
+     r_new_N, r_new_I, r_new_J, r_new_Icf, r_new_U) = range(n_par, n_par + len(names))
+    Y = n_par + len(names)  # row of this year's first output; output k is row Y + k
+    n_rows = Y + n_out
 
     @numba.njit(inline="always")
     def half_year_weight(age, life):
@@ -142,20 +157,37 @@ def _build(stamp: int):
         return 0.5 if age == 0 else 1.0 * (age < life) + 0.5 * (age == life)
 
     @numba.njit(inline="always")
-    def weighted(vintages, j, column, life):
-        """Σ_a w(a)·V_{t-a} of draw ``j`` (:func:`risk.model.aws.weighted_vintages`), ages ascending."""
-        total = 0.0
-        for age in range(min(life, column) + 1):
-            total += half_year_weight(age, life) * vintages[column - age, j]
-        return total
+    def weighted(w, vintages, column, r_life, life_max, r_sum):
+        """Row ``r_sum`` = Σ_a w(a)·V_{t-a} (:func:`risk.model.aws.weighted_vintages`), ages
+        ascending; a zero weight adds exactly 0."""
+        for j in range(TILE):
+            w[r_sum, j] = 0.0
+        for age in range(min(life_max, column) + 1):
+            for j in range(TILE):
+                w[r_sum, j] += half_year_weight(age, w[r_life, j]) * vintages[column - age, j]
 
     @numba.njit(inline="always")
-    def installed(vintages, j, column, life):
-        """Σ_{a<L} N_{t-a} of draw ``j`` (:func:`risk.model.compute.installed`), ages ascending."""
-        total = 0.0
-        for age in range(min(life, column + 1)):
-            total += vintages[column - age, j]
-        return total
+    def installed(w, vintages, column, life_max):
+        """Row S = Σ_{a<L_c} N_{t-a} (:func:`risk.model.compute.installed`), ages ascending."""
+        for j in range(TILE):
+            w[r_S, j] = 0.0
+        for age in range(min(life_max, column + 1)):
+            for j in range(TILE):
+                w[r_S, j] += (1.0 * (age < w[r_L_c, j])) * vintages[column - age, j]
+
+    @numba.njit(inline="always")
+    def load(w, row, src, m):
+        """Row ``row`` = ``src[:m]``, the last value repeated to the end of the tile."""
+        for j in range(m):
+            w[row, j] = src[j]
+        for j in range(m, TILE):
+            w[row, j] = src[m - 1]
+
+    @numba.njit(inline="always")
+    def store(w, row, dst, m):
+        """``dst[:m]`` = row ``row`` (rounded to the type of ``dst``)."""
+        for j in range(m):
+            dst[j] = w[row, j]
 
     @numba.njit(nogil=True, error_model="numpy", cache=True)
     def fused(par, e_capex, e_dig, e_inf, e_tr, e_cost, b, H, out, cal, lo):
@@ -170,251 +202,245 @@ def _build(stamp: int):
         premium0 = premium_base(b.nvda_underlying_gross_margin)
         GM_base = reported_gross_margin(b.nvda_underlying_gross_margin, b.nvda_one_off_charges, b.nvda_revenue)
         OM_base = nv_operating_margin(b.nvda_gross_margin, b.nvda_opex, b.nvda_revenue)
-        # Draws go through in tiles of TILE, a year at a time and a stage at a time across the
-        # tile, so that the processor overlaps the draws' long chains of dependent
-        # operations. Per-draw state lives in rows of small arrays (in cache); outputs are
-        # gathered in ``tile`` and stored a row at a time (draw by draw, the 29 x (H + 1)
-        # rows of ``out`` would each be a page apart).
-        tile = np.empty((out.shape[0], H + 1, TILE))
+        C0 = b.capex_hyperscaler
+        # Draws go through in tiles of TILE, a year and a stage at a time across the tile.
+        # Everything a stage reads or writes is a row of one workspace ``w`` (rows at fixed
+        # offsets, so the compiler sees that the rows cannot overlap) and the functions it
+        # calls are plain arithmetic (risk.model.elementary): each stage's loop over the
+        # tile compiles to SIMD instructions, several draws to an instruction. A partial
+        # tile is padded with copies of its last draw. Vintages live in arrays of their own.
+        w = np.zeros((n_rows, TILE))
         N = np.zeros((col0 + H + 1, TILE))
         I, J, I_cf, U = np.zeros((4, acol0 + H + 1, TILE))
-        # state carried from year to year
-        st_C, st_R, st_u, st_kappa, st_log_kappa, st_D_inf, st_D_tr, st_fade_g, st_fade_D = np.empty((9, TILE))
-        f_vk, f_moat, f_h, f_O, f_o, f_d, f_core = np.empty((7, TILE))
-        # per-draw constants from the base year
-        k_share0, k_n0, k_y0, k_R_core0, k_w_core, k_anchor_inf, k_anchor_tr, k_step_g, k_step_D = np.empty((9, TILE))
-        k_L_c, k_L_s, k_L_o = np.empty((3, TILE), dtype=np.int64)
-        # values passed from one stage of a year to the next
-        v_s, v_P, v_G, v_S, v_I, v_J, v_Icf, v_U = np.empty((8, TILE))
         for first in range(0, n, TILE):
             m = min(TILE, n - first)
-            # ---- base year (t = 0), as risk.model.core.run_model
+            for c in range(n_par):
+                load(w, c, par[c, first:], m)
+            Lc_max, Ls_max, Lo_max = 0, 0, 0
             for j in range(m):
-                i = first + j
-                phi0, s0_inf, s0_tr, rho, h, u0 = par[c_phi0, i], par[c_s0_inf, i], par[c_s0_tr, i], par[c_rho, i], par[c_h, i], par[c_u0, i]
-                theta, sig0, R_ai0, w_ai = par[c_theta, i], par[c_sig0, i], par[c_R_ai0, i], par[c_w_ai, i]
-                L_c, L_s, L_o = int(par[c_L_c, i]), par[c_L_s, i], par[c_L_o, i]
-                iL_s, iL_o = int(L_s), int(L_o)
-                C = b.capex_hyperscaler
-                M = k0 * C
+                Lc_max = max(Lc_max, int(w[c_L_c, j]))
+                Ls_max = max(Ls_max, int(w[c_L_s, j]))
+                Lo_max = max(Lo_max, int(w[c_L_o, j]))
+            L_max = max(Ls_max, Lo_max)
+            # ---- base year (t = 0), as risk.model.core.run_model
+            for j in range(TILE):
+                phi0, s0_inf, s0_tr, rho, h = w[c_phi0, j], w[c_s0_inf, j], w[c_s0_tr, j], w[c_rho, j], w[c_h, j]
                 share0 = aggregate_share(phi0, s0_inf, s0_tr)
-                c0 = blended_cost(share0, 1.0, rho)
-                step_h = 1.0 / (1.0 + h)
-                back = 1.0
-                for col in range(col0, -1, -1):
-                    N[col, j] = b.market[col] * back / c0
-                    back *= step_h
-                S = installed(N, j, col0, L_c)
+                w[r_share0, j] = share0
+                w[r_c0, j] = blended_cost(share0, 1.0, rho)
+                w[r_cA0, j] = blended_cost(w[c_sig0, j], 1.0, rho)
+                w[r_step_h, j] = 1.0 / (1.0 + h)
+                w[r_back, j] = 1.0
+                w[r_L_c, j], w[r_L_s, j], w[r_L_o, j] = np.floor(w[c_L_c, j]), np.floor(w[c_L_s, j]), np.floor(w[c_L_o, j])
+            for col in range(col0, -1, -1):  # units bought before the base year, by the market's history
+                for j in range(TILE):
+                    N[col, j] = b.market[col] * w[r_back, j] / w[r_c0, j]
+                    w[r_back, j] *= w[r_step_h, j]
+            installed(w, N, col0, Lc_max)
+            for col in range(acol0 + 1):
+                for j in range(TILE):
+                    I[col, j] = w[c_theta, j] * b.aws_capex[col]
+                    J[col, j] = (1.0 - w[c_theta, j]) * b.aws_capex[col]
+            for j in range(TILE):
+                w[r_scale, j] = 1.0
+            if not np.isnan(b.aws_depreciation):
+                weighted(w, I, acol0, r_L_s, Ls_max, r_sum_I)
+                weighted(w, J, acol0, r_L_o, Lo_max, r_sum_J)
+                for j in range(TILE):
+                    w[r_scale, j] = b.aws_depreciation / (w[r_sum_I, j] / w[c_L_s, j] + w[r_sum_J, j] / w[c_L_o, j])
+                for col in range(acol0 + 1):
+                    for j in range(TILE):
+                        I[col, j] *= w[r_scale, j]
+                        J[col, j] *= w[r_scale, j]
+            for j in range(TILE):
+                w[r_back, j] = 1.0
+            for col in range(acol0, -1, -1):
+                for j in range(TILE):
+                    I_cf[col, j] = I[col, j]
+                    U[col, j] = I[col, j] * w[r_back, j] / w[r_cA0, j]
+                    w[r_back, j] *= w[r_step_h, j]
+            weighted(w, I, acol0, r_L_s, Ls_max, r_sum_I)
+            weighted(w, J, acol0, r_L_o, Lo_max, r_sum_J)
+            weighted(w, U, acol0, r_L_s, Ls_max, r_sum_U)
+            for j in range(TILE):
+                phi0, u0, R_ai0, w_ai, sig0 = w[c_phi0, j], w[c_u0, j], w[c_R_ai0, j], w[c_w_ai, j], w[c_sig0, j]
+                share0, cA0, S = w[r_share0, j], w[r_cA0, j], w[r_S, j]
+                M = k0 * C0
                 D_inf = phi0 * u0 * S
                 D_tr = (1.0 - phi0) * u0 * S
                 u = utilization(D_inf + D_tr, S)
-                G = gpu_spend(M, share0, 1.0, c0)
+                G = gpu_spend(M, share0, 1.0, w[r_c0, j])
                 n0 = b.nvda_dc_revenue / G
-
-                for col in range(acol0 + 1):
-                    I[col, j] = theta * b.aws_capex[col]
-                    J[col, j] = (1.0 - theta) * b.aws_capex[col]
-                scale = 1.0
-                if not np.isnan(b.aws_depreciation):
-                    scale = b.aws_depreciation / (weighted(I, j, acol0, iL_s) / L_s + weighted(J, j, acol0, iL_o) / L_o)
-                    for col in range(acol0 + 1):
-                        I[col, j] *= scale
-                        J[col, j] *= scale
-                cA0 = blended_cost(sig0, 1.0, rho)
-                back = 1.0
-                for col in range(acol0, -1, -1):
-                    I_cf[col, j] = I[col, j]
-                    U[col, j] = I[col, j] * back / cA0
-                    back *= step_h
-                D_A = weighted(I, j, acol0, iL_s) / L_s + weighted(J, j, acol0, iL_o) / L_o
-                SA = weighted(U, j, acol0, iL_s)
+                D_A = w[r_sum_I, j] / w[c_L_s, j] + w[r_sum_J, j] / w[c_L_o, j]
                 R_core0 = b.aws_revenue - R_ai0
                 w_core = core_cash_cost(b.aws_revenue, b.aws_operating_margin, D_A, w_ai, R_ai0, R_core0)
-                cal[0, lo + i] = n0
-                cal[1, lo + i] = scale
-                cal[2, lo + i] = w_core
+                w[r_n0, j], w[r_y0, j], w[r_R_core0, j], w[r_w_core, j] = n0, R_ai0 / (u0 * w[r_sum_U, j]), R_core0, w_core
+                w[r_anchor_inf, j] = s_curve_anchor(Y0, w[c_ymid_inf, j], w[c_k_inf, j])
+                w[r_anchor_tr, j] = s_curve_anchor(Y0, w[c_ymid_tr, j], w[c_k_tr, j])
+                w[r_step_g, j], w[r_step_D, j] = fade(2, w[c_tau_g, j]), fade(2, w[c_tau_D, j])
+                w[r_C, j], w[r_R, j], w[r_u, j], w[r_kappa, j], w[r_log_kappa, j] = C0, 0.0, u, 1.0, 0.0
+                w[r_D_inf, j], w[r_D_tr, j], w[r_fade_g, j], w[r_fade_D, j] = D_inf, D_tr, 1.0, 1.0
+                w[r_f_vk, j] = w[r_f_moat, j] = w[r_f_h, j] = w[r_f_O, j] = w[r_f_o, j] = w[r_f_d, j] = w[r_f_core, j] = 1.0
 
-                k_share0[j], k_n0[j], k_y0[j], k_R_core0[j], k_w_core[j] = share0, n0, R_ai0 / (u0 * SA), R_core0, w_core
-                k_anchor_inf[j] = s_curve_anchor(Y0, par[c_ymid_inf, i], par[c_k_inf, i])
-                k_anchor_tr[j] = s_curve_anchor(Y0, par[c_ymid_tr, i], par[c_k_tr, i])
-                k_step_g[j], k_step_D[j] = fade(2, par[c_tau_g, i]), fade(2, par[c_tau_D, i])
-                k_L_c[j], k_L_s[j], k_L_o[j] = L_c, iL_s, iL_o
-                st_C[j], st_R[j], st_u[j], st_kappa[j], st_log_kappa[j], st_D_inf[j], st_D_tr[j] = C, 0.0, u, 1.0, 0.0, D_inf, D_tr
-                st_fade_g[j] = st_fade_D[j] = 1.0
-                f_vk[j] = f_moat[j] = f_h[j] = f_O[j] = f_o[j] = f_d[j] = f_core[j] = 1.0
-
-                tile[o_C, 0, j] = C
-                tile[o_M, 0, j] = M
-                tile[o_s_inf, 0, j] = s0_inf
-                tile[o_s_tr, 0, j] = s0_tr
-                tile[o_s, 0, j] = share0
-                tile[o_spend, 0, j] = 1.0 - G / M
-                tile[o_phi, 0, j] = phi0
-                tile[o_S, 0, j] = S
-                tile[o_D, 0, j] = D_inf + D_tr
-                tile[o_u, 0, j] = u
-                tile[o_R, 0, j] = 0.0
-                tile[o_P, 0, j] = 1.0
-                tile[o_GM, 0, j] = GM_base
-                tile[o_OM, 0, j] = OM_base
-                tile[o_R_nv, 0, j] = b.nvda_revenue
-                tile[o_R_dc, 0, j] = n0 * G
-                tile[o_n, 0, j] = n0
-                tile[o_sig, 0, j] = sig0
-                tile[o_I, 0, j] = I[acol0, j]
-                tile[o_saved, 0, j] = I[acol0, j] * (1.0 / cA0 - 1.0)
-                tile[o_D_A, 0, j] = D_A
-                tile[o_R_ai, 0, j] = R_ai0
-                tile[o_R_A, 0, j] = b.aws_revenue
-                tile[o_OM_A, 0, j] = b.aws_operating_margin
-                tile[o_OM_cf, 0, j] = b.aws_operating_margin
-                tile[o_up, 0, j] = 0.0
-                tile[o_up_bp, 0, j] = 0.0
-                tile[o_E, 0, j] = 0.0
-                tile[o_A, 0, j] = b.amazon_capex
+                w[Y + o_C, j] = C0
+                w[Y + o_M, j] = M
+                w[Y + o_s_inf, j] = w[c_s0_inf, j]
+                w[Y + o_s_tr, j] = w[c_s0_tr, j]
+                w[Y + o_s, j] = share0
+                w[Y + o_spend, j] = 1.0 - G / M
+                w[Y + o_phi, j] = phi0
+                w[Y + o_S, j] = S
+                w[Y + o_D, j] = D_inf + D_tr
+                w[Y + o_u, j] = u
+                w[Y + o_R, j] = 0.0
+                w[Y + o_P, j] = 1.0
+                w[Y + o_GM, j] = GM_base
+                w[Y + o_OM, j] = OM_base
+                w[Y + o_R_nv, j] = b.nvda_revenue
+                w[Y + o_R_dc, j] = n0 * G
+                w[Y + o_n, j] = n0
+                w[Y + o_sig, j] = sig0
+                w[Y + o_I, j] = I[acol0, j]
+                w[Y + o_saved, j] = I[acol0, j] * (1.0 / cA0 - 1.0)
+                w[Y + o_D_A, j] = D_A
+                w[Y + o_R_ai, j] = R_ai0
+                w[Y + o_R_A, j] = b.aws_revenue
+                w[Y + o_OM_A, j] = b.aws_operating_margin
+                w[Y + o_OM_cf, j] = b.aws_operating_margin
+                w[Y + o_up, j] = 0.0
+                w[Y + o_up_bp, j] = 0.0
+                w[Y + o_E, j] = 0.0
+                w[Y + o_A, j] = b.amazon_capex
+            store(w, r_n0, cal[0, lo + first:], m)
+            store(w, r_scale, cal[1, lo + first:], m)
+            store(w, r_w_core, cal[2, lo + first:], m)
+            for k in range(n_out):
+                store(w, Y + k, out[k, 0, lo + first:], m)
 
             # ---- projected years: each year in stages, every stage across the tile
-            Lc_max, Ls_max, Lo_max = 0, 0, 0
-            for j in range(m):
-                Lc_max = max(Lc_max, k_L_c[j])
-                Ls_max = max(Ls_max, k_L_s[j])
-                Lo_max = max(Lo_max, k_L_o[j])
             for t in range(1, H + 1):
                 year = Y0 + t
                 col_N = col0 + t
                 col = acol0 + t
+                load(w, r_e_capex, e_capex[t - 1, first:], m)
+                load(w, r_e_dig, e_dig[t - 1, first:], m)
+                load(w, r_e_inf, e_inf[t - 1, first:], m)
+                load(w, r_e_tr, e_tr[t - 1, first:], m)
+                load(w, r_e_cost, e_cost[t - 1, first:], m)
+                if t > 1:
+                    for j in range(TILE):
+                        w[r_fade_g, j] *= w[r_step_g, j]
+                        w[r_fade_D, j] *= w[r_step_D, j]
                 # capex, demand, adoption, pricing and the units bought
-                for j in range(m):
-                    i = first + j
-                    f_vk[j] = compound(f_vk[j], par[c_v_k, i])
-                    f_moat[j] = compound(f_moat[j], -par[c_v, i])
-                    f_h[j] = compound(f_h[j], par[c_h, i])
+                for j in range(TILE):
+                    w[r_f_vk, j] = f_vk = compound(w[r_f_vk, j], w[c_v_k, j])
+                    w[r_f_moat, j] = f_moat = compound(w[r_f_moat, j], -w[c_v, j])
+                    w[r_f_h, j] = f_h = compound(w[r_f_h, j], w[c_h, j])
                     # 1. capex (uses last year's utilization)
                     R = digestion_state(
-                        digestion_probability(st_R[j], st_u[j], par[c_p_enter, i], par[c_p_stay, i], par[c_zeta, i], par[c_u_star, i]),
-                        e_dig[t - 1, i])
-                    if t > 1:
-                        st_fade_g[j] *= k_step_g[j]
-                        st_fade_D[j] *= k_step_D[j]
-                    fade_D = st_fade_D[j]
-                    g = capex_growth(st_fade_g[j], par[c_g1, i], par[c_ginf, i], par[c_sig_g, i], e_capex[t - 1, i], par[c_delta, i], R)
-                    C = next_capex(st_C[j], g, par[c_c_cut, i], par[c_g_power, i])
-                    M = accelerator_market(C, k0, f_vk[j])
+                        digestion_probability(w[r_R, j], w[r_u, j], w[c_p_enter, j], w[c_p_stay, j], w[c_zeta, j], w[c_u_star, j]),
+                        w[r_e_dig, j])
+                    fade_D = w[r_fade_D, j]
+                    g = capex_growth(w[r_fade_g, j], w[c_g1, j], w[c_ginf, j], w[c_sig_g, j], w[r_e_capex, j], w[c_delta, j], R)
+                    C = next_capex(w[r_C, j], g, w[c_c_cut, j], w[c_g_power, j])
+                    M = accelerator_market(C, k0, f_vk)
                     # 4a. demand and the inference share
-                    D_inf = grow(st_D_inf[j], demand_growth(fade_D, par[c_gf_inf, i], par[c_gl_inf, i], par[c_sig_D, i], e_inf[t - 1, i]))
-                    D_tr = grow(st_D_tr[j], demand_growth(fade_D, par[c_gf_tr, i], par[c_gl_tr, i], par[c_sig_D, i], e_tr[t - 1, i]))
+                    D_inf = grow(w[r_D_inf, j], demand_growth(fade_D, w[c_gf_inf, j], w[c_gl_inf, j], w[c_sig_D, j], w[r_e_inf, j]))
+                    D_tr = grow(w[r_D_tr, j], demand_growth(fade_D, w[c_gf_tr, j], w[c_gl_tr, j], w[c_sig_D, j], w[r_e_tr, j]))
                     phi = D_inf / (D_inf + D_tr)
                     # 2. adoption
-                    s_inf = s_curve(year, par[c_s0_inf, i], par[c_S_inf, i], par[c_ymid_inf, i], par[c_k_inf, i], k_anchor_inf[j])
-                    s_tr = s_curve(year, par[c_s0_tr, i], par[c_S_tr, i], par[c_ymid_tr, i], par[c_k_tr, i], k_anchor_tr[j])
+                    s_inf = s_curve(year, w[c_s0_inf, j], w[c_S_inf, j], w[c_ymid_inf, j], w[c_k_inf, j], w[r_anchor_inf, j])
+                    s_tr = s_curve(year, w[c_s0_tr, j], w[c_S_tr, j], w[c_ymid_tr, j], w[c_k_tr, j], w[r_anchor_tr, j])
                     s = aggregate_share(phi, s_inf, s_tr)
                     # 3. pricing
-                    prem = markup_premium(premium0, par[c_eps, i], moat(par[c_mu0, i], f_moat[j]), s, k_share0[j])
-                    step = unit_cost_factor(par[c_c_bar, i], par[c_sig_c, i], e_cost[t - 1, i])
-                    kappa, log_kappa = st_kappa[j] * step, st_log_kappa[j] + np.log(step)
-                    passed = passed_cost(log_kappa, par[c_psi, i])
+                    prem = markup_premium(premium0, w[c_eps, j], moat(w[c_mu0, j], f_moat), s, w[r_share0, j])
+                    step = unit_cost_factor(w[c_c_bar, j], w[c_sig_c, j], w[r_e_cost, j])
+                    kappa, log_kappa = w[r_kappa, j] * step, w[r_log_kappa, j] + log(step)
+                    passed = passed_cost(log_kappa, w[c_psi, j])
                     GM = gross_margin(kappa, passed, prem)
                     P = price_index(passed, prem, premium0)
                     # 4b. units bought
-                    c = blended_cost(s, P, par[c_rho, i])
-                    N[col_N, j] = new_units(M, f_h[j], c)
+                    c = blended_cost(s, P, w[c_rho, j])
+                    w[r_new_N, j] = new_units(M, f_h, c)
                     G = gpu_spend(M, s, P, c)
-                    st_C[j], st_R[j], st_kappa[j], st_log_kappa[j], st_D_inf[j], st_D_tr[j] = C, R, kappa, log_kappa, D_inf, D_tr
-                    v_s[j], v_P[j] = s, P
-                    tile[o_C, t, j] = C
-                    tile[o_M, t, j] = M
-                    tile[o_s_inf, t, j] = s_inf
-                    tile[o_s_tr, t, j] = s_tr
-                    tile[o_s, t, j] = s
-                    tile[o_spend, t, j] = 1.0 - G / M
-                    tile[o_phi, t, j] = phi
-                    tile[o_D, t, j] = D_inf + D_tr
-                    tile[o_R, t, j] = R
-                    tile[o_P, t, j] = P
-                    tile[o_GM, t, j] = GM
-                    v_G[j] = G
-                # installed units (risk.model.compute.installed; ages ascending, a zero weight adds 0)
-                for j in range(m):
-                    v_S[j] = 0.0
-                for age in range(min(Lc_max, col_N + 1)):
-                    for j in range(m):
-                        if age < k_L_c[j]:
-                            v_S[j] += N[col_N - age, j]
+                    w[r_C, j], w[r_R, j], w[r_kappa, j], w[r_log_kappa, j], w[r_D_inf, j], w[r_D_tr, j] = C, R, kappa, log_kappa, D_inf, D_tr
+                    w[r_s, j], w[r_P, j], w[r_G, j] = s, P, G
+                    w[Y + o_C, j] = C
+                    w[Y + o_M, j] = M
+                    w[Y + o_s_inf, j] = s_inf
+                    w[Y + o_s_tr, j] = s_tr
+                    w[Y + o_s, j] = s
+                    w[Y + o_spend, j] = 1.0 - G / M
+                    w[Y + o_phi, j] = phi
+                    w[Y + o_D, j] = D_inf + D_tr
+                    w[Y + o_R, j] = R
+                    w[Y + o_P, j] = P
+                    w[Y + o_GM, j] = GM
+                for j in range(TILE):
+                    N[col_N, j] = w[r_new_N, j]
+                installed(w, N, col_N, Lc_max)
                 # utilization, NVIDIA, AWS capex and own silicon
-                for j in range(m):
-                    i = first + j
-                    f_O[j] = compound(f_O[j], par[c_g_O, i])
-                    f_o[j] = compound(f_o[j], par[c_g_o, i])
-                    S = v_S[j]
-                    u = utilization(tile[o_D, t, j], S)
-                    st_u[j] = u
+                for j in range(TILE):
+                    w[r_f_O, j] = f_O = compound(w[r_f_O, j], w[c_g_O, j])
+                    w[r_f_o, j] = f_o = compound(w[r_f_o, j], w[c_g_o, j])
+                    S = w[r_S, j]
+                    u = utilization(w[Y + o_D, j], S)
+                    w[r_u, j] = u
                     # 5. NVIDIA
-                    n_t = gpu_share(t, H, k_n0[j], par[c_n_H, i])
-                    R_dc = n_t * v_G[j]
-                    R_nv = R_dc + b.nvda_other_revenue * f_o[j]
-                    tile[o_OM, t, j] = nv_operating_margin(tile[o_GM, t, j], b.nvda_opex * f_O[j], R_nv)
-                    tile[o_S, t, j] = S
-                    tile[o_u, t, j] = u
-                    tile[o_R_nv, t, j] = R_nv
-                    tile[o_R_dc, t, j] = R_dc
-                    tile[o_n, t, j] = n_t
+                    n_t = gpu_share(t, H, w[r_n0, j], w[c_n_H, j])
+                    R_dc = n_t * w[r_G, j]
+                    R_nv = R_dc + b.nvda_other_revenue * f_o
+                    w[Y + o_OM, j] = nv_operating_margin(w[Y + o_GM, j], b.nvda_opex * f_O, R_nv)
+                    w[Y + o_S, j] = S
+                    w[Y + o_u, j] = u
+                    w[Y + o_R_nv, j] = R_nv
+                    w[Y + o_R_dc, j] = R_dc
+                    w[Y + o_n, j] = n_t
                     # 6. AWS
-                    A = alpha * st_C[j]
-                    theta, beta = par[c_theta, i], par[c_beta, i]
-                    I[col, j] = theta * beta * A
-                    J[col, j] = (1.0 - theta) * beta * A
-                    sig = inhouse_share(v_s[j], k_share0[j], par[c_sig0, i], par[c_lam, i], par[c_sig_max, i])
-                    P = v_P[j]
-                    cA = blended_cost(sig, P, par[c_rho, i])
-                    U[col, j] = I[col, j] * f_h[j] / cA
-                    I_cf[col, j] = I[col, j] * (P / cA)  # exactly I when the own-silicon share is 0
-                    tile[o_sig, t, j] = sig
-                    tile[o_I, t, j] = I[col, j]
-                    tile[o_saved, t, j] = I_cf[col, j] - I[col, j]
-                    tile[o_A, t, j] = A
-                # vintage sums (risk.model.aws.weighted_vintages; ages ascending, a zero weight adds 0)
-                for j in range(m):
-                    v_I[j] = v_J[j] = v_Icf[j] = v_U[j] = 0.0
-                for age in range(min(max(Ls_max, Lo_max), col) + 1):
-                    for j in range(m):
-                        ws = half_year_weight(age, k_L_s[j])
-                        wo = half_year_weight(age, k_L_o[j])
-                        if age <= k_L_s[j]:
-                            v_I[j] += ws * I[col - age, j]
-                            v_Icf[j] += ws * I_cf[col - age, j]
-                            v_U[j] += ws * U[col - age, j]
-                        if age <= k_L_o[j]:
-                            v_J[j] += wo * J[col - age, j]
+                    A = alpha * w[r_C, j]
+                    theta, beta = w[c_theta, j], w[c_beta, j]
+                    new_I = theta * beta * A
+                    sig = inhouse_share(w[r_s, j], w[r_share0, j], w[c_sig0, j], w[c_lam, j], w[c_sig_max, j])
+                    P = w[r_P, j]
+                    cA = blended_cost(sig, P, w[c_rho, j])
+                    new_Icf = new_I * (P / cA)  # exactly new_I when the own-silicon share is 0
+                    w[r_new_I, j], w[r_new_J, j] = new_I, (1.0 - theta) * beta * A
+                    w[r_new_U, j], w[r_new_Icf, j] = new_I * w[r_f_h, j] / cA, new_Icf
+                    w[Y + o_sig, j] = sig
+                    w[Y + o_I, j] = new_I
+                    w[Y + o_saved, j] = new_Icf - new_I
+                    w[Y + o_A, j] = A
+                for j in range(TILE):
+                    I[col, j], J[col, j], I_cf[col, j], U[col, j] = w[r_new_I, j], w[r_new_J, j], w[r_new_Icf, j], w[r_new_U, j]
+                weighted(w, I, col, r_L_s, Ls_max, r_sum_I)
+                weighted(w, I_cf, col, r_L_s, Ls_max, r_sum_Icf)
+                weighted(w, U, col, r_L_s, Ls_max, r_sum_U)
+                weighted(w, J, col, r_L_o, Lo_max, r_sum_J)
                 # AWS revenue and margins
-                for j in range(m):
-                    i = first + j
-                    f_d[j] = compound(f_d[j], -par[c_d, i])
-                    f_core[j] = compound(f_core[j], par[c_g_core, i])
-                    L_s, L_o = par[c_L_s, i], par[c_L_o, i]
-                    D_other = v_J[j] / L_o
-                    D_A = v_I[j] / L_s + D_other
-                    D_cf = v_Icf[j] / L_s + D_other
-                    R_ai = ai_revenue(k_y0[j], f_d[j], st_u[j], v_U[j])
-                    R_core = k_R_core0[j] * f_core[j]
-                    E = external_revenue(par[c_B_E, i], par[c_E_max, i], year, par[c_y_E, i], par[c_r_E, i])
+                for j in range(TILE):
+                    w[r_f_d, j] = f_d = compound(w[r_f_d, j], -w[c_d, j])
+                    w[r_f_core, j] = f_core = compound(w[r_f_core, j], w[c_g_core, j])
+                    L_s, L_o = w[c_L_s, j], w[c_L_o, j]
+                    D_other = w[r_sum_J, j] / L_o
+                    D_A = w[r_sum_I, j] / L_s + D_other
+                    D_cf = w[r_sum_Icf, j] / L_s + D_other
+                    R_ai = ai_revenue(w[r_y0, j], f_d, w[r_u, j], w[r_sum_U, j])
+                    R_core = w[r_R_core0, j] * f_core
+                    E = external_revenue(w[c_B_E, j], w[c_E_max, j], year, w[c_y_E, j], w[c_r_E, j])
                     R_A = R_core + R_ai + E
-                    cash = cash_costs(k_w_core[j], R_core, par[c_w_ai, i], R_ai, par[c_m_E, i], E)
+                    cash = cash_costs(w[r_w_core, j], R_core, w[c_w_ai, j], R_ai, w[c_m_E, j], E)
                     OM_A = aws_operating_margin(R_A, D_A, cash)
                     OM_cf = aws_operating_margin(R_A, D_cf, cash)
-                    tile[o_D_A, t, j] = D_A
-                    tile[o_R_ai, t, j] = R_ai
-                    tile[o_R_A, t, j] = R_A
-                    tile[o_OM_A, t, j] = OM_A
-                    tile[o_OM_cf, t, j] = OM_cf
-                    tile[o_up, t, j] = OM_A - OM_cf
-                    tile[o_up_bp, t, j] = (OM_A - OM_cf) * 1e4
-                    tile[o_E, t, j] = E
-
-            for k in range(out.shape[0]):
-                for t in range(H + 1):
-                    row, src = out[k, t], tile[k, t]  # contiguous rows: plain vector stores
-                    for j in range(m):
-                        row[lo + first + j] = src[j]
+                    w[Y + o_D_A, j] = D_A
+                    w[Y + o_R_ai, j] = R_ai
+                    w[Y + o_R_A, j] = R_A
+                    w[Y + o_OM_A, j] = OM_A
+                    w[Y + o_OM_cf, j] = OM_cf
+                    w[Y + o_up, j] = OM_A - OM_cf
+                    w[Y + o_up_bp, j] = (OM_A - OM_cf) * 1e4
+                    w[Y + o_E, j] = E
+                for k in range(n_out):
+                    store(w, Y + k, out[k, t, lo + first:], m)
 
     return fused
 
