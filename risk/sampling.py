@@ -7,8 +7,10 @@ spawn_key=key)``, never by seed arithmetic:
   fixed or not, so a column's values depend only on the seed, the method and the number of
   draws; pinning one parameter leaves every other column as it was;
 
-  - ``mc``: independent uniforms, key ``(0, column, block)``, in blocks of
-    :data:`BLOCK` draws;
+  - ``mc``: independent uniforms in blocks of :data:`BLOCK` draws, key ``(0, 10_001,
+    block)``: a block is one matrix of every glossary column by its draws, filled row by
+    row, so column j is row j whichever columns a run uses (one generator a block, not one
+    a column and block: creating a generator costs as much as drawing 10,000 uniforms);
   - ``lhs``: Latin hypercube, one stratum per draw in every column: a random permutation of
     the strata (Fisher-Yates) plus a uniform jitter, key ``(0, column)``;
   - ``sobol``: scrambled Sobol points (scipy.stats.qmc.Sobol) over all glossary columns,
@@ -26,7 +28,7 @@ from __future__ import annotations
 import os
 import warnings
 from concurrent.futures import ThreadPoolExecutor
-from typing import Mapping
+from typing import Mapping, Sequence
 
 import numba
 import numpy as np
@@ -35,7 +37,8 @@ from scipy.stats import qmc
 from .distributions import Distribution
 from .glossary import PARAMETERS, SHOCKS, parameter_index
 
-__all__ = ["BLOCK", "METHODS", "generator", "block_uniforms", "parameter_uniforms", "sample_parameters", "sample_shocks"]
+__all__ = ["BLOCK", "METHODS", "generator", "block_uniforms", "parameter_uniforms", "parameter_matrix", "sample_parameters",
+           "sample_shocks"]
 
 #: Draws per block of shocks and of Monte Carlo parameter uniforms.
 BLOCK = 8192
@@ -81,22 +84,22 @@ def parameter_uniforms(method: str, seed: int, draws: int, columns: list[int], r
         Monte Carlo generates just the blocks it needs and Sobol fast-forwards; a Latin
         hypercube column is a permutation of the whole run, so it is built whole and sliced.
     threads : bool
-        Fill columns (or parts of the Sobol sequence) on one thread per core.
+        Fill Monte Carlo blocks, Latin hypercube columns or parts of the Sobol sequence on one
+        thread per core.
     """
     if method not in METHODS:
         raise ValueError(f"sampling method '{method}' is not one of: {', '.join(METHODS)}")
     lo_row, hi_row = (0, draws) if rows is None else rows
     out = np.empty((hi_row - lo_row, len(columns)), order="F")
-    if method in ("mc", "lhs"):
+    if method == "mc":
+        out.T[:] = _mc_rows(seed, lo_row, hi_row, threads)[columns]
+    elif method == "lhs":
 
         def fill(k):
             j = columns[k]
-            if method == "mc":
-                out[:, k] = block_uniforms(seed, (0, j), lo_row, hi_row)
-            else:
-                column = np.empty(draws)
-                _latin_column(generator(seed, 0, j).random(2 * draws), column)
-                out[:, k] = column[lo_row:hi_row]
+            column = np.empty(draws)
+            _latin_column(generator(seed, 0, j).random(2 * draws), column)
+            out[:, k] = column[lo_row:hi_row]
 
         _map_threads(fill, range(len(columns)), threads)
     else:
@@ -116,6 +119,24 @@ def parameter_uniforms(method: str, seed: int, draws: int, columns: list[int], r
         _map_threads(sobol_part, range(len(cuts) - 1), threads)
         if rows is None:
             warn_sobol_balance(draws, stacklevel=5)
+    return out
+
+
+def _mc_rows(seed: int, lo: int, hi: int, threads: bool = True) -> np.ndarray:
+    """Monte Carlo uniforms of draws ``lo`` to ``hi`` for every glossary column, a column to a
+    row: shape (len(PARAMETERS), hi - lo). Block b is key ``(0, 10_001, b)``."""
+    out = np.empty((len(PARAMETERS), hi - lo))
+
+    def fill(block):
+        b, first, last = block
+        rng = generator(seed, 0, 10_001, b)
+        if last - first == BLOCK == hi - lo:
+            rng.random(out=out)  # the rows are this block: drawn in place
+        else:
+            at = b * BLOCK + first - lo
+            out[:, at : at + last - first] = rng.random((len(PARAMETERS), BLOCK))[:, first:last]
+
+    _map_threads(fill, _blocks(lo, hi), threads)
     return out
 
 
@@ -146,6 +167,19 @@ def sample_parameters(
 ) -> dict[str, np.ndarray]:
     """Sample every parameter: one array of shape (draws,) per dotted path.
 
+    The rows of :func:`parameter_matrix` by path; see there.
+    """
+    return dict(zip(distributions, parameter_matrix(distributions, draws, seed, method, correlations, rows, uniforms,
+                                                    threads)))
+
+
+def parameter_matrix(
+    distributions: Mapping[str, Distribution], draws: int, seed: int, method: str = "lhs", correlations=None,
+    rows: tuple[int, int] | None = None, uniforms: np.ndarray | None = None, threads: bool = True,
+    order: Sequence[str] | None = None,
+) -> np.ndarray:
+    """Sample every parameter into a matrix, a parameter to a row: shape (parameters, draws), float64.
+
     Fixed parameters are broadcast; the others take a column of
     :func:`parameter_uniforms` through their inverse CDF. With ``correlations`` (a
     :class:`risk.correlation.Correlations`), the named columns first go through its copula;
@@ -157,38 +191,57 @@ def sample_parameters(
     ----------
     uniforms : ndarray, shape (rows, random parameters), optional
         These rows of the run's :func:`parameter_uniforms` for the parameters that are not
-        fixed, in scenario order, when the caller has built them already.
+        fixed, in the order of ``distributions``, when the caller has built them already.
     threads : bool
         Transform the columns on one thread per core (off when called from a worker).
+    order : sequence of str, optional
+        Paths in the order of the rows (default: the order of ``distributions``).
     """
+    order = list(distributions) if order is None else list(order)
     random_paths = [p for p, d in distributions.items() if not d.is_fixed]
     lo_row, hi_row = (0, draws) if rows is None else rows
-    if uniforms is None:
-        uniforms = parameter_uniforms(method, seed, draws, [parameter_index(p) for p in random_paths], rows, threads)
+    if uniforms is None and method == "mc":  # rows of the block matrix, used where they are
+        block = _mc_rows(seed, lo_row, hi_row, threads)
+        column = {p: block[parameter_index(p)] for p in random_paths}
+    else:
+        if uniforms is None:
+            uniforms = parameter_uniforms(method, seed, draws, [parameter_index(p) for p in random_paths], rows, threads)
+        column = {p: uniforms[:, k] for k, p in enumerate(random_paths)}
     if correlations is not None:
         from .correlation import apply_copula, repaired_spearman
 
-        cols = [random_paths.index(p) for p in correlations.parameters]
         chi2 = block_uniforms(seed, (0, 10_000), lo_row, hi_row) if correlations.copula == "t" else None
-        uniforms = uniforms.copy()
-        uniforms[:, cols] = apply_copula(uniforms[:, cols], repaired_spearman(correlations), correlations.copula,
-                                         correlations.dof, chi2)
-    n = uniforms.shape[0]
-    values = {path: np.full(n, float(d.support()[0])) for path, d in distributions.items() if d.is_fixed}
+        joint = apply_copula(np.stack([column[p] for p in correlations.parameters], axis=1), repaired_spearman(correlations),
+                             correlations.copula, correlations.dof, chi2)
+        column.update({p: joint[:, i] for i, p in enumerate(correlations.parameters)})
+    out = np.empty((len(order), hi_row - lo_row))
+    row = {path: i for i, path in enumerate(order)}
+    for path in order:
+        if distributions[path].is_fixed:
+            out[row[path]] = distributions[path].support()[0]
 
-    def transform(k):
-        values[random_paths[k]] = distributions[random_paths[k]].ppf(uniforms[:, k])
+    def transform(path):
+        out[row[path]] = distributions[path].ppf(column[path])
 
-    _map_threads(transform, range(len(random_paths)), threads)
-    return {path: values[path] for path in distributions}
+    _map_threads(transform, random_paths, threads)
+    return out
 
 
-def block_uniforms(seed: int, key: tuple[int, ...], start: int, stop: int, size: int = BLOCK) -> np.ndarray:
-    """Uniforms for draws ``start`` to ``stop`` of a stream drawn in blocks of ``size``, key ``key + (block,)``."""
-    out = np.empty(stop - start)
+def block_uniforms(seed: int, key: tuple[int, ...], start: int, stop: int, size: int = BLOCK,
+                   out: np.ndarray | None = None) -> np.ndarray:
+    """Uniforms for draws ``start`` to ``stop`` of a stream drawn in blocks of ``size``, key ``key + (block,)``.
+
+    ``out``, a contiguous float64 array of ``stop - start``, is filled if given (a whole
+    block is drawn straight into it).
+    """
+    out = np.empty(stop - start) if out is None else out
     for b, lo, hi in _blocks(start, stop, size):
         at = b * size + lo - start
-        out[at : at + hi - lo] = generator(seed, *key, b).random(size)[lo:hi]
+        rng = generator(seed, *key, b)
+        if hi - lo == size:
+            rng.random(out=out[at : at + size])
+        else:
+            out[at : at + hi - lo] = rng.random(size)[lo:hi]
     return out
 
 
@@ -213,11 +266,14 @@ def sample_shocks(seed: int, horizon: int, start: int, stop: int) -> dict[str, n
     """
     out = {}
     for s, name in enumerate(SHOCKS):
-        arr = np.empty((stop - start, horizon), order="F")
+        arr = np.empty((horizon, stop - start))  # (year, draw): returned transposed
         for b, lo, hi in _blocks(start, stop):
             rng = generator(seed, 1 + s, b)
-            block = rng.random((horizon, BLOCK)) if name == "digestion" else rng.standard_normal((horizon, BLOCK))
-            at = b * BLOCK + lo - start
-            arr[at : at + hi - lo] = block[:, lo:hi].T
-        out[name] = arr
+            draw = rng.random if name == "digestion" else rng.standard_normal
+            if hi - lo == BLOCK == stop - start:
+                draw(out=arr)  # the rows are this block: drawn in place
+            else:
+                at = b * BLOCK + lo - start
+                arr[:, at : at + hi - lo] = draw((horizon, BLOCK))[:, lo:hi]
+        out[name] = arr.T
     return out

@@ -20,8 +20,8 @@ from .data import base_data
 from .errors import Problem, ScenarioError
 from .glossary import CALIBRATED, OUTPUTS
 from .model.core import check_feasible
-from .model.kernel import output_blocks
-from .sampling import sample_parameters, sample_shocks, warn_sobol_balance
+from .model.kernel import ORDER, output_blocks
+from .sampling import parameter_matrix, sample_shocks, warn_sobol_balance
 from .scenario import Scenario
 
 __all__ = ["simulate_dask", "parse_memory", "bytes_per_draw", "chunk_for_memory", "check_memory", "LHS_MAX_LAZY", "PROCESS_BASE"]
@@ -82,13 +82,12 @@ def _chunk(scenario: Scenario, base, draws: int, seed: int, sampling: str, lo: i
 
     H = scenario.settings.horizon
     # one thread: dask runs the chunks in parallel
-    params = sample_parameters(scenario.parameters, draws, seed, sampling, scenario.correlations, rows=(lo, hi),
-                               threads=False)
-    block, cal_block, out, calibrated = output_blocks(hi - lo, H, dtype)
-    run_rows(engine, params, sample_shocks(seed, H, lo, hi), base, H, block, cal_block, 0)
-    out.update({k: np.asarray(v, dtype=dtype) for k, v in params.items()})
-    out.update({k: np.asarray(v, dtype=dtype) for k, v in calibrated.items()})
-    return out
+    par = parameter_matrix(scenario.parameters, draws, seed, sampling, scenario.correlations, rows=(lo, hi),
+                           threads=False, order=ORDER)
+    blocks = output_blocks(hi - lo, H, dtype)
+    run_rows(engine, par, sample_shocks(seed, H, lo, hi), base, H, blocks, 0)
+    outputs, calibrated, params = blocks.views()
+    return {**outputs, **calibrated, **params}
 
 
 def simulate_dask(scenario: Scenario, draws: int, seed: int, sampling: str, chunk_size: int = 100_000,

@@ -17,8 +17,8 @@ from .data import BaseData, base_data
 from .errors import Problem, ScenarioError
 from .glossary import CALIBRATED, OUTPUTS, PARAMETERS, parameter_index
 from .model.core import check_feasible, run_model
-from .model.kernel import fused_into, output_blocks
-from .sampling import METHODS, parameter_uniforms, sample_parameters, sample_shocks, warn_sobol_balance
+from .model.kernel import ORDER, Blocks, fused_into, output_blocks
+from .sampling import METHODS, parameter_matrix, parameter_uniforms, sample_shocks, warn_sobol_balance
 from .scenario import Scenario, load_scenario
 
 __all__ = ["simulate", "DEFAULT_CHUNK", "ENGINES"]
@@ -138,17 +138,14 @@ def simulate(
         warn_sobol_balance(draws, stacklevel=3)
 
     H = st.horizon
-    block, cal_block, outputs, calibrated = output_blocks(draws, H, dtype)
-    params = {k: np.empty(draws, dtype) for k in scenario.parameters}
+    blocks = output_blocks(draws, H, dtype)
     bounds = [(i, min(i + chunk_size, draws)) for i in range(0, draws, chunk_size)]
 
     def run_chunk(bound):
         lo, hi = bound
-        rows = sample_parameters(scenario.parameters, draws, seed, sampling, scenario.correlations, rows=(lo, hi),
-                                 uniforms=None if design is None else design[lo:hi], threads=False)
-        run_rows(engine, rows, sample_shocks(seed, H, lo, hi), base, H, block, cal_block, lo)
-        for k, v in rows.items():
-            params[k][lo:hi] = v
+        par = parameter_matrix(scenario.parameters, draws, seed, sampling, scenario.correlations, rows=(lo, hi),
+                               uniforms=None if design is None else design[lo:hi], threads=False, order=ORDER)
+        run_rows(engine, par, sample_shocks(seed, H, lo, hi), base, H, blocks, lo)
         return hi - lo
 
     workers = threads or min(len(bounds), os.cpu_count() or 1)
@@ -165,23 +162,26 @@ def simulate(
                 if progress:
                     progress(done, draws)
     del design
+    outputs, calibrated, params = blocks.views()
     return _dataset(scenario, base, params, outputs, calibrated, seed=seed, sampling=sampling, engine=engine)
 
 
-def run_rows(engine, params, shocks, base, horizon, block, cal_block, lo) -> None:
-    """Run draws ``lo`` to ``lo + n`` of a run into its output blocks with either engine.
+def run_rows(engine: str, par: np.ndarray, shocks, base, horizon: int, blocks: Blocks, lo: int) -> None:
+    """Run draws ``lo`` to ``lo + n`` of a run into its blocks with either engine.
 
-    ``block``, ``cal_block``: from :func:`risk.model.kernel.output_blocks`; ``params`` and
-    ``shocks`` hold these n rows only.
+    ``par``: these n draws' parameters, shape (len(ORDER), n), rows in
+    :data:`risk.model.kernel.ORDER`; ``shocks``: theirs; ``blocks``: the run's
+    (:func:`risk.model.kernel.output_blocks`).
     """
     if engine == "fused":
-        fused_into(params, shocks, base, horizon, block, cal_block, lo)
+        fused_into(par, shocks, base, horizon, blocks, lo)
         return
-    hi = lo + len(next(iter(params.values())))
-    views = {name: block[k].T[lo:hi] for k, name in enumerate(OUTPUTS)}
-    result = run_model(params, shocks, base, horizon, out=views)
+    hi = lo + par.shape[1]
+    views = {name: blocks.outputs[k].T[lo:hi] for k, name in enumerate(OUTPUTS)}
+    result = run_model(dict(zip(ORDER, par)), shocks, base, horizon, out=views)
     for k, name in enumerate(CALIBRATED):
-        cal_block[k, lo:hi] = result.calibrated[name]
+        blocks.calibrated[k, lo:hi] = result.calibrated[name]
+    blocks.parameters[:, lo:hi] = par
 
 
 def _dataset(scenario: Scenario, base: BaseData, params, outputs, calibrated, *, seed, sampling, engine="fused") -> xr.Dataset:

@@ -37,7 +37,7 @@ from . import adoption, aws, capex, compute, elementary, nvidia, pricing
 from .core import ModelResult
 from .elementary import log
 
-__all__ = ["KernelBase", "kernel_base", "fused_into", "output_blocks", "run_model_fused", "ORDER"]
+__all__ = ["Blocks", "KernelBase", "kernel_base", "fused_into", "output_blocks", "run_model_fused", "ORDER"]
 
 #: Parameters in the order of the rows of the kernel's parameter matrix (glossary order).
 ORDER: tuple[str, ...] = tuple(PARAMETERS)
@@ -196,7 +196,7 @@ def _build(stamp: int):
             dst[j] = w[row, j]
 
     @numba.njit(nogil=True, error_model="numpy", cache=True)
-    def fused(par, e_capex, e_dig, e_inf, e_tr, e_cost, b, H, out, cal, lo):
+    def fused(par, e_capex, e_dig, e_inf, e_tr, e_cost, b, H, out, cal, par_out, lo):
         if stamp < 0:  # never: makes ``stamp`` part of the compiled function's cache key
             return
         n = par.shape[1]
@@ -222,6 +222,7 @@ def _build(stamp: int):
             m = min(TILE, n - first)
             for c in range(n_par):
                 load(w, c, par[c, first:], m)
+                store(w, c, par_out[c, lo + first:], m)
             Lc_max, Ls_max, Lo_max = 0, 0, 0
             for j in range(m):
                 Lc_max = max(Lc_max, int(w[c_L_c, j]))
@@ -454,57 +455,66 @@ def _build(stamp: int):
 _fused = _build(_stages_stamp())
 
 
+class Blocks(NamedTuple):
+    """A run's stored values in three blocks, a draw to a column (float32 or float64)."""
+
+    #: shape (len(OUTPUTS), horizon + 1, draws): every output, :data:`risk.glossary.OUTPUTS` order
+    outputs: np.ndarray
+    #: shape (len(CALIBRATED), draws): :data:`risk.glossary.CALIBRATED` order
+    calibrated: np.ndarray
+    #: shape (len(ORDER), draws): the sampled parameters, :data:`ORDER`
+    parameters: np.ndarray
+
+    def views(self) -> tuple[dict, dict, dict]:
+        """Views by name: outputs (draws, horizon + 1) column-major; calibrated and parameters (draws,)."""
+        return ({name: self.outputs[k].T for k, name in enumerate(OUTPUTS)},
+                {name: self.calibrated[k] for k, name in enumerate(CALIBRATED)},
+                dict(zip(ORDER, self.parameters)))
+
+
+def output_blocks(draws: int, horizon: int, dtype="float64") -> Blocks:
+    """Empty blocks for a run of ``draws`` draws over ``horizon`` projected years."""
+    return Blocks(np.empty((len(OUTPUTS), horizon + 1, draws), dtype=dtype),
+                  np.empty((len(CALIBRATED), draws), dtype=dtype),
+                  np.empty((len(ORDER), draws), dtype=dtype))
+
+
 def fused_into(
-    p: Mapping[str, np.ndarray],
+    par: np.ndarray | Mapping[str, np.ndarray],
     shocks: Mapping[str, np.ndarray],
     base: BaseData | KernelBase,
     horizon: int,
-    out: np.ndarray,
-    calibrated: np.ndarray,
+    blocks: Blocks,
     lo: int = 0,
 ) -> None:
-    """Run the model for draws ``lo`` to ``lo + n`` of a run, writing into its output blocks.
+    """Run the model for draws ``lo`` to ``lo + n`` of a run, writing them into its blocks.
 
     Parameters
     ----------
-    p : mapping of str to ndarray, shape (n,)
-        Sampled parameters by dotted path, every path of :data:`ORDER`.
+    par : ndarray, shape (len(ORDER), n), or mapping of str to ndarray, shape (n,)
+        Sampled parameters: rows in :data:`ORDER` (:func:`risk.sampling.parameter_matrix`
+        with ``order=ORDER``), or arrays by dotted path, every path of :data:`ORDER`.
     shocks : mapping of str to ndarray, shape (n, horizon)
         Per-year shocks by stream name (:data:`risk.glossary.SHOCKS`).
     base : BaseData or KernelBase
         Base-year data (converted with :func:`kernel_base` if need be).
     horizon : int
         Projected years H.
-    out : ndarray, shape (len(OUTPUTS), horizon + 1, draws), float32 or float64
-        Every output of the run, in :data:`risk.glossary.OUTPUTS` order; draws ``lo`` to
-        ``lo + n`` are written. Computed in float64, rounded once when stored.
-    calibrated : ndarray, shape (len(CALIBRATED), draws)
-        The calibrated per-draw quantities, in :data:`risk.glossary.CALIBRATED` order.
+    blocks : Blocks
+        The run's blocks (:func:`output_blocks`); draws ``lo`` to ``lo + n`` of each are
+        written: outputs computed in float64 and rounded once when stored, and the
+        parameters as given.
     lo : int
         First draw of the run that these rows are.
     """
-    par = np.stack([np.asarray(p[path], dtype=float) for path in ORDER])  # (parameter, draw)
+    if isinstance(par, Mapping):
+        par = np.stack([np.asarray(par[path], dtype=float) for path in ORDER])
+    par = np.ascontiguousarray(par, dtype=float)
     # shocks as (year, draw): a year's shocks for the draws of a tile are contiguous; no copy
     # for the column-major (draw, year) arrays of risk.sampling.sample_shocks
     e = [np.ascontiguousarray(np.asarray(shocks[name], dtype=float).T) for name in SHOCKS]
     kb = base if isinstance(base, KernelBase) else kernel_base(base)
-    _fused(par, e[0], e[1], e[2], e[3], e[4], kb, int(horizon), out, calibrated, int(lo))
-
-
-def output_blocks(draws: int, horizon: int, dtype="float64") -> tuple[np.ndarray, np.ndarray, dict, dict]:
-    """Output blocks of a run and the per-variable views into them.
-
-    Returns
-    -------
-    out : ndarray, shape (len(OUTPUTS), horizon + 1, draws)
-    calibrated : ndarray, shape (len(CALIBRATED), draws), of the same type
-    outputs : dict of str to ndarray, shape (draws, horizon + 1)
-        Column-major views of ``out`` by output name.
-    calibrated_views : dict of str to ndarray, shape (draws,)
-    """
-    out = np.empty((len(OUTPUTS), horizon + 1, draws), dtype=dtype)
-    cal = np.empty((len(CALIBRATED), draws), dtype=dtype)
-    return out, cal, {name: out[k].T for k, name in enumerate(OUTPUTS)}, {name: cal[k] for k, name in enumerate(CALIBRATED)}
+    _fused(par, e[0], e[1], e[2], e[3], e[4], kb, int(horizon), blocks.outputs, blocks.calibrated, blocks.parameters, int(lo))
 
 
 def run_model_fused(
@@ -514,7 +524,7 @@ def run_model_fused(
 
     Parameters and returns as :func:`risk.model.core.run_model`.
     """
-    n = len(p[ORDER[0]])
-    out, cal, outputs, calibrated = output_blocks(n, horizon)
-    fused_into(p, shocks, base, horizon, out, cal)
+    blocks = output_blocks(len(p[ORDER[0]]), horizon)
+    fused_into(p, shocks, base, horizon, blocks)
+    outputs, calibrated, _ = blocks.views()
     return ModelResult(outputs, calibrated)
