@@ -122,10 +122,11 @@ def parameter_uniforms(method: str, seed: int, draws: int, columns: list[int], r
     return out
 
 
-def _mc_rows(seed: int, lo: int, hi: int, threads: bool = True) -> np.ndarray:
+def _mc_rows(seed: int, lo: int, hi: int, threads: bool = True, out: np.ndarray | None = None) -> np.ndarray:
     """Monte Carlo uniforms of draws ``lo`` to ``hi`` for every glossary column, a column to a
-    row: shape (len(PARAMETERS), hi - lo). Block b is key ``(0, 10_001, b)``."""
-    out = np.empty((len(PARAMETERS), hi - lo))
+    row: shape (len(PARAMETERS), hi - lo), into ``out`` if given (C-contiguous). Block b is
+    key ``(0, 10_001, b)``."""
+    out = np.empty((len(PARAMETERS), hi - lo)) if out is None else out
 
     def fill(block):
         b, first, last = block
@@ -176,7 +177,7 @@ def sample_parameters(
 def parameter_matrix(
     distributions: Mapping[str, Distribution], draws: int, seed: int, method: str = "lhs", correlations=None,
     rows: tuple[int, int] | None = None, uniforms: np.ndarray | None = None, threads: bool = True,
-    order: Sequence[str] | None = None,
+    order: Sequence[str] | None = None, out: np.ndarray | None = None,
 ) -> np.ndarray:
     """Sample every parameter into a matrix, a parameter to a row: shape (parameters, draws), float64.
 
@@ -196,12 +197,18 @@ def parameter_matrix(
         Transform the columns on one thread per core (off when called from a worker).
     order : sequence of str, optional
         Paths in the order of the rows (default: the order of ``distributions``).
+    out : ndarray, shape (len(order), rows), optional
+        C-contiguous float64 array to fill and return (a run reuses one a thread: fresh
+        memory costs page faults at every chunk). In glossary order, Monte Carlo uniforms
+        are drawn straight into it and transformed in place.
     """
     order = list(distributions) if order is None else list(order)
     random_paths = [p for p, d in distributions.items() if not d.is_fixed]
     lo_row, hi_row = (0, draws) if rows is None else rows
+    n = hi_row - lo_row
+    out = np.empty((len(order), n)) if out is None else out
     if uniforms is None and method == "mc":  # rows of the block matrix, used where they are
-        block = _mc_rows(seed, lo_row, hi_row, threads)
+        block = _mc_rows(seed, lo_row, hi_row, threads, out=out if order == list(PARAMETERS) else None)
         column = {p: block[parameter_index(p)] for p in random_paths}
     else:
         if uniforms is None:
@@ -214,7 +221,6 @@ def parameter_matrix(
         joint = apply_copula(np.stack([column[p] for p in correlations.parameters], axis=1), repaired_spearman(correlations),
                              correlations.copula, correlations.dof, chi2)
         column.update({p: joint[:, i] for i, p in enumerate(correlations.parameters)})
-    out = np.empty((len(order), hi_row - lo_row))
     row = {path: i for i, path in enumerate(order)}
     for path in order:
         if distributions[path].is_fixed:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable
@@ -140,11 +141,15 @@ def simulate(
     H = st.horizon
     blocks = output_blocks(draws, H, dtype)
     bounds = [(i, min(i + chunk_size, draws)) for i in range(0, draws, chunk_size)]
+    scratch = threading.local()  # a parameter matrix a thread, reused chunk after chunk
 
     def run_chunk(bound):
         lo, hi = bound
+        if getattr(scratch, "par", np.empty((0, 0))).shape[1] != hi - lo:
+            scratch.par = np.empty((len(ORDER), hi - lo))
         par = parameter_matrix(scenario.parameters, draws, seed, sampling, scenario.correlations, rows=(lo, hi),
-                               uniforms=None if design is None else design[lo:hi], threads=False, order=ORDER)
+                               uniforms=None if design is None else design[lo:hi], threads=False, order=ORDER,
+                               out=scratch.par)
         run_rows(engine, par, sample_shocks(seed, H, lo, hi), base, H, blocks, lo)
         return hi - lo
 

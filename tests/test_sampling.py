@@ -101,3 +101,28 @@ def test_lhs_and_sobol_estimate_a_known_mean_better_than_mc():
 def test_glossary_columns_are_stable():
     assert parameter_index("capex.growth_first") == 0
     assert len(PARAMETERS) == len(set(PARAMETERS))
+
+
+@pytest.mark.parametrize("method", ["mc", "lhs", "sobol"])
+def test_parameter_matrix_in_glossary_order_into_a_reused_buffer(base_scenario, method):
+    """The run's path: rows in glossary order, drawn (mc: in place) into a buffer reused from
+    chunk to chunk; the same numbers as sampling by path, chunk by chunk or whole."""
+    from risk.sampling import parameter_matrix
+
+    order = list(PARAMETERS)
+    whole = sample_parameters(base_scenario.parameters, 3 * BLOCK, 6, method)
+    buf = np.full((len(order), BLOCK), np.nan)
+    for lo in (0, BLOCK, 2 * BLOCK):
+        got = parameter_matrix(base_scenario.parameters, 3 * BLOCK, 6, method, rows=(lo, lo + BLOCK),
+                               order=order, out=buf, threads=False)
+        assert got is buf
+        for i, path in enumerate(order):
+            np.testing.assert_array_equal(got[i], whole[path][lo:lo + BLOCK], err_msg=f"{method}: {path}")
+
+
+def test_shocks_in_place_equal_shocks_copied():
+    """A chunk that is exactly one block is drawn in place; the numbers are those of any other chunking."""
+    whole = sample_shocks(4, 7, 0, 2 * BLOCK)
+    part = sample_shocks(4, 7, BLOCK, 2 * BLOCK)
+    for k in whole:
+        np.testing.assert_array_equal(part[k], whole[k][BLOCK:])
