@@ -110,10 +110,10 @@ def test_parameter_matrix_in_glossary_order_into_a_reused_buffer(base_scenario, 
     from risk.sampling import parameter_matrix
 
     order = list(PARAMETERS)
-    whole = sample_parameters(base_scenario.parameters, 3 * BLOCK, 6, method)
+    whole = sample_parameters(base_scenario.parameters, 4 * BLOCK, 6, method)
     buf = np.full((len(order), BLOCK), np.nan)
-    for lo in (0, BLOCK, 2 * BLOCK):
-        got = parameter_matrix(base_scenario.parameters, 3 * BLOCK, 6, method, rows=(lo, lo + BLOCK),
+    for lo in (0, BLOCK, 3 * BLOCK):
+        got = parameter_matrix(base_scenario.parameters, 4 * BLOCK, 6, method, rows=(lo, lo + BLOCK),
                                order=order, out=buf, threads=False)
         assert got is buf
         for i, path in enumerate(order):
