@@ -132,7 +132,7 @@ def run(
     dtype: str = typer.Option("float32", "--dtype", help="Storage of outputs: float32 or float64."),
     set_: Optional[list[str]] = typer.Option(None, "--set", help="Override PATH=VALUE (YAML value), repeatable."),
     scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Run on dask: threads, processes, synchronous or tcp://host:port."),
-    chunk_size: Optional[int] = typer.Option(None, "--chunk-size", help="Draws per dask chunk (default: from --memory, else 100,000)."),
+    chunk_size: Optional[int] = typer.Option(None, "--chunk-size", help="Draws per dask chunk (default: from --memory, else 98,304: six blocks of random numbers)."),
     memory: Optional[str] = typer.Option(None, "--memory", help="Memory budget, e.g. 4GB: sizes the chunks; refuses runs that cannot fit."),
     engine: str = typer.Option("fused", "--engine", help="fused (compiled loop over draws) or numpy (vectorized stages); same numbers to rounding."),
 ):
@@ -189,6 +189,7 @@ def _run_dask(sc, draws, seed, sampling, out_file, dtype, scheduler, chunk_size,
 
     from .io import save_run
     from .mixture import ScenarioSet
+    from .sampling import BLOCK
     from .scale import check_memory, chunk_for_memory, parse_memory
     from .simulate import simulate
     from .summary import quantile_table
@@ -208,7 +209,7 @@ def _run_dask(sc, draws, seed, sampling, out_file, dtype, scheduler, chunk_size,
             _fail(e)
     workers = 2
     if chunk_size is None:
-        chunk_size = chunk_for_memory(sc, budget, workers) if budget is not None else 100_000
+        chunk_size = chunk_for_memory(sc, budget, workers) if budget is not None else 6 * BLOCK
     start = time.perf_counter()
     try:
         ds = simulate(sc, draws=draws, seed=seed, sampling=sampling, dtype=dtype, chunk_size=chunk_size, lazy=True,

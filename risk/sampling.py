@@ -40,8 +40,9 @@ from .glossary import PARAMETERS, SHOCKS, parameter_index
 __all__ = ["BLOCK", "METHODS", "generator", "block_uniforms", "parameter_uniforms", "parameter_matrix", "sample_parameters",
            "sample_shocks"]
 
-#: Draws per block of shocks and of Monte Carlo parameter uniforms.
-BLOCK = 8192
+#: Draws per block of shocks and of Monte Carlo parameter uniforms. A run's chunks are
+#: whole blocks where they can be, so that each block is drawn once, in place.
+BLOCK = 16384
 METHODS = ("mc", "lhs", "sobol")
 
 

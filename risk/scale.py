@@ -21,7 +21,7 @@ from .errors import Problem, ScenarioError
 from .glossary import CALIBRATED, OUTPUTS
 from .model.core import check_feasible
 from .model.kernel import ORDER, output_blocks
-from .sampling import parameter_matrix, sample_shocks, warn_sobol_balance
+from .sampling import BLOCK, parameter_matrix, sample_shocks, warn_sobol_balance
 from .scenario import Scenario
 
 __all__ = ["simulate_dask", "parse_memory", "bytes_per_draw", "chunk_for_memory", "check_memory", "LHS_MAX_LAZY", "PROCESS_BASE"]
@@ -60,11 +60,16 @@ def chunk_for_memory(scenario: Scenario, budget: int, workers: int = 1, dtype: s
     times over (as computed, as handed to the writer, as encoded), the float64 parameters
     twice (as drawn and as the model's matrix) and the shocks twice; each worker may hold two
     chunks. The process's own memory (:data:`PROCESS_BASE`) comes off the budget first.
+    Chunks are whole blocks of random numbers (:data:`risk.sampling.BLOCK`) when at least
+    one fits, else multiples of 1,024 draws.
     """
     years = scenario.settings.horizon
     per_draw = 3 * bytes_per_draw(scenario, dtype) + 8 * (2 * len(scenario.parameters) + 2 * 5 * years)
     usable = max(budget - PROCESS_BASE, budget // 4)
-    return max(1024, int(usable / (2 * workers * per_draw)) // 1024 * 1024)
+    draws = int(usable / (2 * workers * per_draw))
+    if draws >= BLOCK:  # whole blocks of random numbers: each drawn once, in place
+        return draws // BLOCK * BLOCK
+    return max(1024, draws // 1024 * 1024)
 
 
 def check_memory(scenario: Scenario, draws: int, budget: int, to_disk: bool, dtype: str = "float32") -> None:
@@ -90,7 +95,7 @@ def _chunk(scenario: Scenario, base, draws: int, seed: int, sampling: str, lo: i
     return {**outputs, **calibrated, **params}
 
 
-def simulate_dask(scenario: Scenario, draws: int, seed: int, sampling: str, chunk_size: int = 100_000,
+def simulate_dask(scenario: Scenario, draws: int, seed: int, sampling: str, chunk_size: int = 6 * BLOCK,
                   dtype: str = "float32", engine: str = "fused") -> xr.Dataset:
     """A lazy, dask-backed run: the same Dataset as :func:`risk.simulate`, chunked along ``draw``.
 

@@ -19,7 +19,7 @@ from .errors import Problem, ScenarioError
 from .glossary import CALIBRATED, OUTPUTS, PARAMETERS, parameter_index
 from .model.core import check_feasible, run_model
 from .model.kernel import ORDER, Blocks, fused_into, output_blocks
-from .sampling import METHODS, parameter_matrix, parameter_uniforms, sample_shocks, warn_sobol_balance
+from .sampling import BLOCK, METHODS, parameter_matrix, parameter_uniforms, sample_shocks, warn_sobol_balance
 from .scenario import Scenario, load_scenario
 
 __all__ = ["simulate", "DEFAULT_CHUNK", "ENGINES"]
@@ -29,9 +29,11 @@ __all__ = ["simulate", "DEFAULT_CHUNK", "ENGINES"]
 #: to rounding.
 ENGINES = ("fused", "numpy")
 
-#: Draws per chunk of the model run. Intermediates of a chunk (64 KiB an array) stay in cache
-#: and are reused by the allocator; memory of the intermediates is bounded by it.
-DEFAULT_CHUNK = 1 << 13
+#: Draws per chunk of the model run: one block of random numbers (:data:`risk.sampling.BLOCK`).
+#: A chunk's parameters and shocks (7 MB and 5 MB) stay in cache between sampling and the
+#: model, and the fixed costs of a chunk (generators, Python calls) are spread over enough
+#: draws: 16,384 measured 20% faster than 8,192 and as fast as 32,768.
+DEFAULT_CHUNK = BLOCK
 
 FISCAL_NOTE = (
     "NVIDIA's fiscal year FY(Y+1) ends in late January of Y+1 and is treated as calendar year Y "
