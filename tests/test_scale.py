@@ -71,6 +71,17 @@ def test_memory_refusal_and_chunking(base_scenario):
     assert 1024 <= chunk_for_memory(base_scenario, 2_000_000_000, workers=2) <= 100_000
 
 
+def test_memory_chosen_chunks_are_whole_blocks_when_one_fits(base_scenario):
+    """Each block of random numbers is then drawn once, in place; below a block, multiples of 1,024."""
+    from risk.sampling import BLOCK
+
+    for budget, workers in [(1_500_000_000, 2), (2_000_000_000, 2), (4_000_000_000, 1), (24_000_000_000, 2)]:
+        chunk = chunk_for_memory(base_scenario, budget, workers)
+        assert chunk >= BLOCK and chunk % BLOCK == 0, (budget, workers, chunk)
+    small = chunk_for_memory(base_scenario, 500_000_000, workers=2)
+    assert small < BLOCK and small % 1024 == 0
+
+
 def test_large_lhs_is_refused_on_dask(base_scenario):
     with pytest.raises(risk.ScenarioError, match="lhs builds its whole design for every chunk; use mc or sobol"):
         risk.simulate(base_scenario, draws=3_000_000, sampling="lhs", lazy=True)
