@@ -10,7 +10,7 @@ spawn_key=key)``, never by seed arithmetic:
   - ``mc``: independent uniforms in blocks of :data:`BLOCK` draws, key ``(0, 10_001,
     block)``: a block is one matrix of every glossary column by its draws, filled row by
     row, so column j is row j whichever columns a run uses (one generator a block, not one
-    a column and block: creating a generator costs as much as drawing 10,000 uniforms);
+    a column and block: creating a generator costs as much as drawing 5,000 uniforms);
   - ``lhs``: Latin hypercube, one stratum per draw in every column: a random permutation of
     the strata (Fisher-Yates) plus a uniform jitter, key ``(0, column)``;
   - ``sobol``: scrambled Sobol points (scipy.stats.qmc.Sobol) over all glossary columns,
@@ -234,14 +234,9 @@ def parameter_matrix(
     return out
 
 
-def block_uniforms(seed: int, key: tuple[int, ...], start: int, stop: int, size: int = BLOCK,
-                   out: np.ndarray | None = None) -> np.ndarray:
-    """Uniforms for draws ``start`` to ``stop`` of a stream drawn in blocks of ``size``, key ``key + (block,)``.
-
-    ``out``, a contiguous float64 array of ``stop - start``, is filled if given (a whole
-    block is drawn straight into it).
-    """
-    out = np.empty(stop - start) if out is None else out
+def block_uniforms(seed: int, key: tuple[int, ...], start: int, stop: int, size: int = BLOCK) -> np.ndarray:
+    """Uniforms for draws ``start`` to ``stop`` of a stream drawn in blocks of ``size``, key ``key + (block,)``."""
+    out = np.empty(stop - start)
     for b, lo, hi in _blocks(start, stop, size):
         at = b * size + lo - start
         rng = generator(seed, *key, b)
