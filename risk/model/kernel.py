@@ -230,7 +230,6 @@ def _build(stamp: int):
                 Lc_max = max(Lc_max, int(w[c_L_c, j]))
                 Ls_max = max(Ls_max, int(w[c_L_s, j]))
                 Lo_max = max(Lo_max, int(w[c_L_o, j]))
-            L_max = max(Ls_max, Lo_max)
             # ---- base year (t = 0), as risk.model.core.run_model
             for j in range(TILE):
                 phi0, s0_inf, s0_tr, rho, h = w[c_phi0, j], w[c_s0_inf, j], w[c_s0_tr, j], w[c_rho, j], w[c_h, j]
