@@ -171,22 +171,39 @@ class TabulatedPPF:
     def __call__(self, u: np.ndarray) -> np.ndarray:
         u = np.ascontiguousarray(u, dtype=float)
         out = np.empty_like(u)
-        _hermite(u.ravel(), self.coef, self.cells, self.tail, out.ravel())
-        tails = (u < self.tail / self.cells) | (u >= 1.0 - self.tail / self.cells)
-        if tails.any():
-            out[tails] = self.ppf(u[tails])
+        self.into(u.ravel(), out.ravel())
         return out
+
+    def into(self, u: np.ndarray, out: np.ndarray) -> None:
+        """``out[:] = ppf(u)`` for 1-D float64 arrays; ``out`` may be ``u`` itself."""
+        tail_u, tail_at = np.empty(len(u)), np.empty(len(u), dtype=np.intp)
+        k = _hermite(u, self.coef, self.cells, self.tail, out, tail_u, tail_at)
+        if k:
+            out[tail_at[:k]] = self.ppf(tail_u[:k])
 
 
 @numba.njit(nogil=True, cache=True, error_model="numpy")
-def _hermite(u, coef, cells, tail, out):
-    """The cubic of each ``u``'s cell, ``a + s·(b + s·(c + s·d))`` (:class:`TabulatedPPF`)."""
-    for k in range(u.shape[0]):
-        scaled = u[k] * cells
+def _hermite(u, coef, cells, tail, out, tail_u, tail_at):
+    """The cubic of each ``u``'s cell, ``a + s·(b + s·(c + s·d))`` (:class:`TabulatedPPF`).
+
+    A ``u`` in a tail cell is left to the exact inverse CDF: its value and position go to
+    ``tail_u`` and ``tail_at`` (``out`` there is left unset). Returns how many there are.
+    ``out`` may be ``u`` itself: each ``u`` is read before its ``out`` is written.
+    """
+    lo, hi = tail / cells, 1.0 - tail / cells
+    k = 0
+    for i in range(u.shape[0]):
+        x = u[i]
+        if x < lo or x >= hi:  # NaN falls through to the table, as it did
+            tail_u[k], tail_at[k] = x, i
+            k += 1
+            continue
+        scaled = x * cells
         cell = min(max(int(scaled), tail), cells - tail - 1)
         s = scaled - cell
-        i = cell - tail
-        out[k] = coef[0, i] + s * (coef[1, i] + s * (coef[2, i] + s * coef[3, i]))
+        j = cell - tail
+        out[i] = coef[0, j] + s * (coef[1, j] + s * (coef[2, j] + s * coef[3, j]))
+    return k
 
 
 @functools.lru_cache(maxsize=256)
@@ -271,6 +288,11 @@ class Distribution(BaseModel):
     def ppf(self, u: np.ndarray) -> np.ndarray:
         """Inverse CDF at ``u`` in [0, 1), vectorized. Units of the parameter."""
         return self._frozen_once().ppf(u)
+
+    def ppf_into(self, u: np.ndarray, out: np.ndarray) -> None:
+        """``out[:] = ppf(u)`` without a temporary where the distribution allows; ``out`` may
+        be ``u`` itself (1-D float64 arrays)."""
+        out[...] = self.ppf(u)
 
     _frozen_memo: object = PrivateAttr(None)
 
@@ -407,6 +429,21 @@ class Uniform(Distribution):
     def ppf(self, u):
         return self.min + (self.max - self.min) * np.asarray(u, dtype=float)
 
+    def ppf_into(self, u, out):
+        np.multiply(u, self.max - self.min, out=out)
+        np.add(out, self.min, out=out)  # min + width·u, rounded as ppf rounds it
+
+
+class _Tabulated:
+    """Inverse CDF from the cached table of a scipy distribution (:class:`TabulatedPPF`);
+    subclasses name it with ``_table_spec() -> (kind, args)``."""
+
+    def ppf(self, u):
+        return _tabulated(*self._table_spec(), u)
+
+    def ppf_into(self, u, out):
+        _tabulated(*self._table_spec(), u, out)
+
 
 class _ModeBounded(Distribution):
     """Distributions on [min, max] with a mode, fitted to a ci90 given the mode."""
@@ -451,7 +488,7 @@ class Triangular(_ModeBounded):
         return np.where(u < c, left, right)
 
 
-class Pert(_ModeBounded):
+class Pert(_Tabulated, _ModeBounded):
     """PERT: a beta on [``min``, ``max``] with mode ``mode``, weight ``shape`` (4) on the mode."""
 
     dist: Literal["pert"]
@@ -466,12 +503,12 @@ class Pert(_ModeBounded):
         if not self.shape > 0:
             raise ValueError(f"shape must be > 0, got {self.shape}")
 
-    def ppf(self, u):
+    def _table_spec(self):
         a, b = self._frozen_once().args
-        return _tabulated("beta", (a, b, self.min, self.max - self.min), u)
+        return "beta", (a, b, self.min, self.max - self.min)
 
 
-class Beta(Distribution):
+class Beta(_Tabulated, Distribution):
     """Beta with shapes ``a`` and ``b`` on [``min``, ``max``] (default [0, 1])."""
 
     dist: Literal["beta"]
@@ -499,11 +536,11 @@ class Beta(Distribution):
     def frozen(self):
         return stats.beta(self.a, self.b, loc=self.min, scale=self.max - self.min)
 
-    def ppf(self, u):
-        return _tabulated("beta", (self.a, self.b, self.min, self.max - self.min), u)
+    def _table_spec(self):
+        return "beta", (self.a, self.b, self.min, self.max - self.min)
 
 
-class TruncNormal(Distribution):
+class TruncNormal(_Tabulated, Distribution):
     """Normal with ``mean`` and ``sd`` truncated to [``lower``, ``upper``]."""
 
     dist: Literal["truncnormal"]
@@ -539,8 +576,8 @@ class TruncNormal(Distribution):
     def frozen(self):
         return self._frozen_of(self.mean, self.sd)
 
-    def ppf(self, u):
-        return _tabulated("truncnorm", (*self._frozen_once().args, self.mean, self.sd), u)
+    def _table_spec(self):
+        return "truncnorm", (*self._frozen_once().args, self.mean, self.sd)
 
 
 class Choice(Distribution):
@@ -614,11 +651,16 @@ class Bernoulli(Distribution):
         return True
 
 
-def _tabulated(kind: str, args: tuple[float, ...], u) -> np.ndarray:
+def _tabulated(kind: str, args: tuple[float, ...], u, out=None) -> np.ndarray | None:
+    """The inverse CDF of ``stats.<kind>(*args)`` at ``u`` from its table; into ``out`` if given."""
     table = _table(kind, tuple(float(a) for a in args))
-    if table is None:
-        return getattr(stats, kind)(*args).ppf(u)
-    return table(u)
+    if out is None:
+        return getattr(stats, kind)(*args).ppf(u) if table is None else table(u)
+    if table is None or u.dtype != np.float64 or u.ndim != 1:
+        out[...] = getattr(stats, kind)(*args).ppf(u) if table is None else table(u)
+    else:
+        table.into(u, out)
+    return None
 
 
 DISTRIBUTIONS = {c.model_fields["dist"].annotation.__args__[0]: c for c in

@@ -16,7 +16,7 @@ import xarray as xr
 from ._version import __version__
 from .data import BaseData, base_data
 from .errors import Problem, ScenarioError
-from .glossary import CALIBRATED, OUTPUTS, PARAMETERS, parameter_index
+from .glossary import CALIBRATED, OUTPUTS, PARAMETERS, SHOCKS, parameter_index
 from .model.core import check_feasible, run_model
 from .model.kernel import ORDER, Blocks, fused_into, output_blocks
 from .sampling import BLOCK, METHODS, parameter_matrix, parameter_uniforms, sample_shocks, warn_sobol_balance
@@ -143,16 +143,17 @@ def simulate(
     H = st.horizon
     blocks = output_blocks(draws, H, dtype)
     bounds = [(i, min(i + chunk_size, draws)) for i in range(0, draws, chunk_size)]
-    scratch = threading.local()  # a parameter matrix a thread, reused chunk after chunk
+    scratch = threading.local()  # a parameter matrix and shocks a thread, reused chunk after chunk
 
     def run_chunk(bound):
         lo, hi = bound
         if getattr(scratch, "par", np.empty((0, 0))).shape[1] != hi - lo:
             scratch.par = np.empty((len(ORDER), hi - lo))
+            scratch.shocks = np.empty((len(SHOCKS), H, hi - lo))
         par = parameter_matrix(scenario.parameters, draws, seed, sampling, scenario.correlations, rows=(lo, hi),
                                uniforms=None if design is None else design[lo:hi], threads=False, order=ORDER,
                                out=scratch.par)
-        run_rows(engine, par, sample_shocks(seed, H, lo, hi), base, H, blocks, lo)
+        run_rows(engine, par, sample_shocks(seed, H, lo, hi, out=scratch.shocks), base, H, blocks, lo)
         return hi - lo
 
     workers = threads or min(len(bounds), os.cpu_count() or 1)

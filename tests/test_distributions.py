@@ -95,3 +95,21 @@ def test_tabulated_ppf_accuracy(frozen):
 def test_tabulated_ppf_refuses_a_bad_table():
     with pytest.raises(ValueError, match="table error"):
         TabulatedPPF(lambda u: np.where(u < 0.5, u, u + 1), lambda x: np.ones_like(x))
+
+
+DISCRETE = [dict(dist="choice", values=[3, 1, 2], weights=[1, 2, 1]), dict(dist="bernoulli", p=0.3), dict(dist="fixed", value=0.85)]
+
+
+@pytest.mark.parametrize("spec", CONTINUOUS + DISCRETE, ids=lambda s: s["dist"])
+def test_ppf_into_is_ppf_bitwise_also_in_place(spec):
+    """The run writes inverse CDFs into its parameter matrix, over the uniforms themselves:
+    the same bits as ``ppf``, tails of a table included."""
+    d = make(**spec)
+    u = np.concatenate([np.random.default_rng(3).random(5000), [0.0, 1e-9, 1e-4, 0.5, 1 - 1e-4, 1 - 1e-12]])
+    want = d.ppf(u)
+    into = np.full_like(u, np.nan)
+    d.ppf_into(u, into)
+    np.testing.assert_array_equal(into, want)
+    same = u.copy()
+    d.ppf_into(same, same)
+    np.testing.assert_array_equal(same, want)

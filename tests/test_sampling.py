@@ -126,3 +126,30 @@ def test_shocks_in_place_equal_shocks_copied():
     part = sample_shocks(4, 7, BLOCK, 2 * BLOCK)
     for k in whole:
         np.testing.assert_array_equal(part[k], whole[k][BLOCK:])
+
+
+def test_shocks_into_a_reused_buffer_are_views_of_it():
+    from risk.glossary import SHOCKS
+
+    buf = np.full((len(SHOCKS), 7, BLOCK), np.nan)
+    for lo in (0, 2 * BLOCK):
+        got = sample_shocks(4, 7, lo, lo + BLOCK, out=buf)
+        fresh = sample_shocks(4, 7, lo, lo + BLOCK)
+        for s, name in enumerate(SHOCKS):
+            assert np.shares_memory(got[name], buf[s])
+            np.testing.assert_array_equal(got[name], fresh[name])
+    with pytest.raises(ValueError, match=r"C-contiguous float64 array of shape \(5, 7, 100\)"):
+        sample_shocks(4, 7, 0, 100, out=np.empty((5, 100, 7)))
+
+
+def test_skipped_mc_rows_leave_the_others_as_they_were():
+    """Rows of fixed parameters are jumped over in a whole block, not drawn: every other row
+    keeps its numbers."""
+    from risk.sampling import _mc_rows
+
+    full = _mc_rows(9, BLOCK, 2 * BLOCK, threads=False, out=np.empty((len(PARAMETERS), BLOCK)))
+    skip = [0, 1, 5, len(PARAMETERS) - 1]
+    part = _mc_rows(9, BLOCK, 2 * BLOCK, threads=False, out=np.full((len(PARAMETERS), BLOCK), np.nan), skip=skip)
+    keep = [j for j in range(len(PARAMETERS)) if j not in skip]
+    np.testing.assert_array_equal(part[keep], full[keep])
+    assert np.isnan(part[skip]).all()
