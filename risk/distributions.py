@@ -294,6 +294,11 @@ class Distribution(BaseModel):
         be ``u`` itself (1-D float64 arrays)."""
         out[...] = self.ppf(u)
 
+    def inverse_spec(self) -> tuple[str, tuple[float, ...], np.ndarray | None] | None:
+        """How :mod:`risk.inverse` computes :meth:`ppf` in compiled code, bit for bit: (kind,
+        numbers, data), or None where it cannot (the normal's ``ndtri``, say)."""
+        return None
+
     _frozen_memo: object = PrivateAttr(None)
 
     def _frozen_once(self):
@@ -343,6 +348,9 @@ class Fixed(Distribution):
 
     def ppf(self, u):
         return np.full(np.shape(u), self.value, dtype=float)
+
+    def inverse_spec(self):
+        return "fixed", (float(self.value),), None
 
     def is_integer_valued(self):
         return float(self.value).is_integer()
@@ -433,6 +441,9 @@ class Uniform(Distribution):
         np.multiply(u, self.max - self.min, out=out)
         np.add(out, self.min, out=out)  # min + width·u, rounded as ppf rounds it
 
+    def inverse_spec(self):
+        return "uniform", (float(self.min), float(self.max - self.min)), None
+
 
 class _Tabulated:
     """Inverse CDF from the cached table of a scipy distribution (:class:`TabulatedPPF`);
@@ -443,6 +454,19 @@ class _Tabulated:
 
     def ppf_into(self, u, out):
         _tabulated(*self._table_spec(), u, out)
+
+    def inverse_spec(self):
+        kind, args = self._table_spec()
+        table = _table(kind, tuple(float(a) for a in args))
+        if table is None:
+            return None
+        return "table", (float(table.cells), float(table.tail)), table.coef.ravel()
+
+    def exact_ppf(self, u):
+        """The exact inverse CDF the table stands in for (used in its tails)."""
+        kind, args = self._table_spec()
+        table = _table(kind, tuple(float(a) for a in args))
+        return getattr(stats, kind)(*args).ppf(u) if table is None else table.ppf(u)
 
 
 class _ModeBounded(Distribution):
@@ -486,6 +510,9 @@ class Triangular(_ModeBounded):
         left = a + np.sqrt(u * (b - a) * (m - a))
         right = b - np.sqrt((1 - u) * (b - a) * (b - m))
         return np.where(u < c, left, right)
+
+    def inverse_spec(self):
+        return "triangular", (float(self.min), float(self.mode), float(self.max)), None
 
 
 class Pert(_Tabulated, _ModeBounded):
@@ -615,12 +642,19 @@ class Choice(Distribution):
         order = np.argsort(self.values)
         return stats.rv_discrete(values=(np.asarray(self.values)[order], self._probs()[order]))
 
-    def ppf(self, u):
+    def _sorted(self) -> tuple[np.ndarray, np.ndarray]:
+        """Values in ascending order and their cumulative probabilities (the last exactly 1)."""
         order = np.argsort(self.values, kind="stable")
-        values = np.asarray(self.values, float)[order]
         cum = np.cumsum(self._probs()[order])
         cum[-1] = 1.0
+        return np.asarray(self.values, float)[order], cum
+
+    def ppf(self, u):
+        values, cum = self._sorted()
         return values[np.minimum(np.searchsorted(cum, u, side="right"), len(values) - 1)]
+
+    def inverse_spec(self):
+        return "choice", (), np.concatenate(self._sorted())
 
     def is_integer_valued(self):
         return all(float(v).is_integer() for v in self.values)
@@ -646,6 +680,9 @@ class Bernoulli(Distribution):
 
     def ppf(self, u):
         return (np.asarray(u) >= 1.0 - self.p).astype(float)
+
+    def inverse_spec(self):
+        return "bernoulli", (1.0 - self.p,), None
 
     def is_integer_valued(self):
         return True

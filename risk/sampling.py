@@ -36,6 +36,7 @@ from scipy.stats import qmc
 
 from .distributions import Distribution
 from .glossary import PARAMETERS, SHOCKS, parameter_index
+from .inverse import apply_inverse, inverse_plan
 
 __all__ = ["BLOCK", "METHODS", "generator", "block_uniforms", "parameter_uniforms", "parameter_matrix", "sample_parameters",
            "sample_shocks"]
@@ -231,11 +232,13 @@ def parameter_matrix(
     lo_row, hi_row = (0, draws) if rows is None else rows
     n = hi_row - lo_row
     out = np.empty((len(order), n)) if out is None else out
+    moved = random_paths  # uniforms to copy into their rows of out
     if uniforms is None and method == "mc":  # rows of the block matrix, used where they are
         in_place = order == list(PARAMETERS)
+        moved = [] if in_place else random_paths
         fixed = [parameter_index(p) for p, d in distributions.items() if d.is_fixed] if in_place else ()
         block = _mc_rows(seed, lo_row, hi_row, threads, out=out if in_place else None, skip=fixed)
-        column = {p: block[parameter_index(p)] for p in random_paths}
+        column = {p: block[parameter_index(p)] for p in random_paths}  # rows of out itself in glossary order
     else:
         if uniforms is None:
             uniforms = parameter_uniforms(method, seed, draws, [parameter_index(p) for p in random_paths], rows, threads)
@@ -247,15 +250,11 @@ def parameter_matrix(
         joint = apply_copula(np.stack([column[p] for p in correlations.parameters], axis=1), repaired_spearman(correlations),
                              correlations.copula, correlations.dof, chi2)
         column.update({p: joint[:, i] for i, p in enumerate(correlations.parameters)})
+        moved = list(dict.fromkeys([*moved, *correlations.parameters]))
     row = {path: i for i, path in enumerate(order)}
-    for path in order:
-        if distributions[path].is_fixed:
-            out[row[path]] = distributions[path].support()[0]
-
-    def transform(path):
-        distributions[path].ppf_into(column[path], out[row[path]])  # in place where column is that row
-
-    _map_threads(transform, random_paths, threads)
+    for path in moved:
+        out[row[path]] = column[path]
+    apply_inverse(inverse_plan(distributions, order), out, threads)  # in place, every row at once
     return out
 
 
