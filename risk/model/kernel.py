@@ -165,23 +165,25 @@ def _build(stamp: int):
         return 0.5 if age == 0 else 1.0 * (age < life) + 0.5 * (age == life)
 
     @numba.njit(inline="always")
-    def weighted(w, vintages, column, r_life, life_max, r_sum):
+    def weighted(w, weights, vintages, column, life_max, r_sum):
         """Row ``r_sum`` = Σ_a w(a)·V_{t-a} (:func:`risk.model.aws.weighted_vintages`), ages
-        ascending; a zero weight adds exactly 0."""
+        ascending, the tile's weights by age in the rows of ``weights``; a zero weight adds
+        exactly 0."""
         for j in range(TILE):
             w[r_sum, j] = 0.0
         for age in range(min(life_max, column) + 1):
             for j in range(TILE):
-                w[r_sum, j] += half_year_weight(age, w[r_life, j]) * vintages[column - age, j]
+                w[r_sum, j] += weights[age, j] * vintages[column - age, j]
 
     @numba.njit(inline="always")
-    def installed(w, vintages, column, life_max):
-        """Row S = Σ_{a<L_c} N_{t-a} (:func:`risk.model.compute.installed`), ages ascending."""
+    def installed(w, weights, vintages, column, life_max):
+        """Row S = Σ_{a<L_c} N_{t-a} (:func:`risk.model.compute.installed`), ages ascending,
+        ``weights[a]`` = 1 where a < L_c."""
         for j in range(TILE):
             w[r_S, j] = 0.0
         for age in range(min(life_max, column + 1)):
             for j in range(TILE):
-                w[r_S, j] += (1.0 * (age < w[r_L_c, j])) * vintages[column - age, j]
+                w[r_S, j] += weights[age, j] * vintages[column - age, j]
 
     @numba.njit(inline="always")
     def load(w, row, src, m):
@@ -219,7 +221,18 @@ def _build(stamp: int):
         # tile is padded with copies of its last draw. Vintages live in arrays of their own.
         w = np.zeros((n_rows, TILE))
         N = np.zeros((col0 + H + 1, TILE))
-        I, J, I_cf, U = np.zeros((4, acol0 + H + 1, TILE))
+        I = np.zeros((acol0 + H + 1, TILE))
+        J = np.zeros((acol0 + H + 1, TILE))
+        I_cf = np.zeros((acol0 + H + 1, TILE))
+        U = np.zeros((acol0 + H + 1, TILE))
+        # weights by age of the vintages (rows) for each draw of a tile: computed once a tile
+        life_cap = 1
+        for c in (c_L_c, c_L_s, c_L_o):
+            for j in range(n):
+                life_cap = max(life_cap, int(par[c, j]) + 1)
+        W_c = np.zeros((life_cap, TILE))
+        W_s = np.zeros((life_cap, TILE))
+        W_o = np.zeros((life_cap, TILE))
         for first in range(0, n, TILE):
             m = min(TILE, n - first)
             for c in range(n_par):
@@ -240,36 +253,53 @@ def _build(stamp: int):
                 w[r_step_h, j] = 1.0 / (1.0 + h)
                 w[r_back, j] = 1.0
                 w[r_L_c, j], w[r_L_s, j], w[r_L_o, j] = np.floor(w[c_L_c, j]), np.floor(w[c_L_s, j]), np.floor(w[c_L_o, j])
-            for col in range(col0, -1, -1):  # units bought before the base year, by the market's history
+            for age in range(Lc_max):
+                for j in range(TILE):
+                    W_c[age, j] = 1.0 * (age < w[r_L_c, j])
+            for age in range(Ls_max + 1):
+                for j in range(TILE):
+                    W_s[age, j] = half_year_weight(age, w[r_L_s, j])
+            for age in range(Lo_max + 1):
+                for j in range(TILE):
+                    W_o[age, j] = half_year_weight(age, w[r_L_o, j])
+            # One array written a loop, so that each compiles to SIMD instructions.
+            for back in range(col0 + 1):  # units bought before the base year, by the market's history
+                col = col0 - back  # (a descending range would hide from the compiler that col >= 0)
                 for j in range(TILE):
                     N[col, j] = b.market[col] * w[r_back, j] / w[r_c0, j]
+                for j in range(TILE):
                     w[r_back, j] *= w[r_step_h, j]
-            installed(w, N, col0, Lc_max)
+            installed(w, W_c, N, col0, Lc_max)
             for col in range(acol0 + 1):
                 for j in range(TILE):
                     I[col, j] = w[c_theta, j] * b.aws_capex[col]
+                for j in range(TILE):
                     J[col, j] = (1.0 - w[c_theta, j]) * b.aws_capex[col]
             for j in range(TILE):
                 w[r_scale, j] = 1.0
             if not np.isnan(b.aws_depreciation):
-                weighted(w, I, acol0, r_L_s, Ls_max, r_sum_I)
-                weighted(w, J, acol0, r_L_o, Lo_max, r_sum_J)
+                weighted(w, W_s, I, acol0, Ls_max, r_sum_I)
+                weighted(w, W_o, J, acol0, Lo_max, r_sum_J)
                 for j in range(TILE):
                     w[r_scale, j] = b.aws_depreciation / (w[r_sum_I, j] / w[c_L_s, j] + w[r_sum_J, j] / w[c_L_o, j])
                 for col in range(acol0 + 1):
                     for j in range(TILE):
                         I[col, j] *= w[r_scale, j]
+                    for j in range(TILE):
                         J[col, j] *= w[r_scale, j]
             for j in range(TILE):
                 w[r_back, j] = 1.0
-            for col in range(acol0, -1, -1):
+            for back in range(acol0 + 1):
+                col = acol0 - back
                 for j in range(TILE):
                     I_cf[col, j] = I[col, j]
+                for j in range(TILE):
                     U[col, j] = I[col, j] * w[r_back, j] / w[r_cA0, j]
+                for j in range(TILE):
                     w[r_back, j] *= w[r_step_h, j]
-            weighted(w, I, acol0, r_L_s, Ls_max, r_sum_I)
-            weighted(w, J, acol0, r_L_o, Lo_max, r_sum_J)
-            weighted(w, U, acol0, r_L_s, Ls_max, r_sum_U)
+            weighted(w, W_s, I, acol0, Ls_max, r_sum_I)
+            weighted(w, W_o, J, acol0, Lo_max, r_sum_J)
+            weighted(w, W_s, U, acol0, Ls_max, r_sum_U)
             for j in range(TILE):
                 phi0, u0, R_ai0, w_ai, sig0 = w[c_phi0, j], w[c_u0, j], w[c_R_ai0, j], w[c_w_ai, j], w[c_sig0, j]
                 share0, cA0, S = w[r_share0, j], w[r_cA0, j], w[r_S, j]
@@ -386,7 +416,7 @@ def _build(stamp: int):
                     w[Y + o_GM, j] = GM
                 for j in range(TILE):
                     N[col_N, j] = w[r_new_N, j]
-                installed(w, N, col_N, Lc_max)
+                installed(w, W_c, N, col_N, Lc_max)
                 # utilization, NVIDIA, AWS capex and own silicon
                 for j in range(TILE):
                     w[r_f_O, j] = f_O = compound(w[r_f_O, j], w[c_g_O, j])
@@ -419,11 +449,17 @@ def _build(stamp: int):
                     w[Y + o_saved, j] = new_Icf - new_I
                     w[Y + o_A, j] = A
                 for j in range(TILE):
-                    I[col, j], J[col, j], I_cf[col, j], U[col, j] = w[r_new_I, j], w[r_new_J, j], w[r_new_Icf, j], w[r_new_U, j]
-                weighted(w, I, col, r_L_s, Ls_max, r_sum_I)
-                weighted(w, I_cf, col, r_L_s, Ls_max, r_sum_Icf)
-                weighted(w, U, col, r_L_s, Ls_max, r_sum_U)
-                weighted(w, J, col, r_L_o, Lo_max, r_sum_J)
+                    I[col, j] = w[r_new_I, j]
+                for j in range(TILE):
+                    J[col, j] = w[r_new_J, j]
+                for j in range(TILE):
+                    I_cf[col, j] = w[r_new_Icf, j]
+                for j in range(TILE):
+                    U[col, j] = w[r_new_U, j]
+                weighted(w, W_s, I, col, Ls_max, r_sum_I)
+                weighted(w, W_s, I_cf, col, Ls_max, r_sum_Icf)
+                weighted(w, W_s, U, col, Ls_max, r_sum_U)
+                weighted(w, W_o, J, col, Lo_max, r_sum_J)
                 # AWS revenue and margins
                 for j in range(TILE):
                     w[r_f_d, j] = f_d = compound(w[r_f_d, j], -w[c_d, j])
