@@ -8,6 +8,7 @@ recalled) and ``source``. To add a year, append rows; no code changes.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -138,11 +139,28 @@ def _history(df: pd.DataFrame, series: str, base_year: int, where: str) -> tuple
 def base_data(data_dir: str | Path, base_year: int) -> BaseData:
     """Base-year figures and history for ``base_year`` from the data folder.
 
+    Read once for each version of the file (its path, size and modification time): a run
+    asks for them every time, and reading the CSV takes as long as 20,000 draws.
+
     Raises
     ------
     DataError
         Naming the file and the series and year that are missing.
     """
+    path = Path(data_dir) / "actuals.csv"
+    try:
+        st = path.stat()
+    except OSError:
+        return _base_data(data_dir, base_year)  # raises the DataError for the missing file
+    return _base_data_of(str(path.resolve()), st.st_mtime_ns, st.st_size, data_dir, base_year)
+
+
+@functools.lru_cache(maxsize=32)
+def _base_data_of(resolved: str, mtime_ns: int, size: int, data_dir, base_year: int) -> BaseData:
+    return _base_data(data_dir, base_year)
+
+
+def _base_data(data_dir: str | Path, base_year: int) -> BaseData:
     df = read_actuals(data_dir)
     where = str(Path(data_dir) / "actuals.csv")
     at = df[df["year"] == base_year].set_index("series")
