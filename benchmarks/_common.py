@@ -63,6 +63,41 @@ print(json.dumps({"draws": draws, "sampling": sampling, "engine": engine, "threa
 """
 
 
+#: The random-variate floor, shared by the references and the paired case: the variates of a
+#: run (the parameters' uniforms, 7 digestion uniforms and 28 normal shocks a draw) drawn by
+#: numpy's default generator on every core, into whole arrays or into one reused buffer.
+FLOOR = r"""
+from concurrent.futures import ThreadPoolExecutor
+import numpy as np
+
+def variates(scenario, draws):
+    k = sum(not d.is_fixed for d in scenario.parameters.values())
+    return draws * (k + 7), draws * 28   # parameters and digestion shocks; 4 normal shock streams x 7 years
+
+def whole(uniforms, normals, share):
+    # the variates as a run's inputs: arrays of all draws
+    rng = np.random.default_rng(7)
+    rng.random(uniforms // share); rng.standard_normal(normals // share)
+
+BLOCK = 1 << 16
+
+def blocks(uniforms, normals, share):
+    # the least work there is: one cache-sized buffer, overwritten
+    rng = np.random.default_rng(7); buf = np.empty(BLOCK)
+    for _ in range(uniforms // share // BLOCK): rng.random(out=buf)
+    for _ in range(normals // share // BLOCK): rng.standard_normal(out=buf)
+
+def timed(fn, share, *args):
+    t = time.perf_counter()
+    if share == 1:
+        fn(*args, 1)
+    else:
+        with ThreadPoolExecutor(share) as ex:
+            list(ex.map(lambda _: fn(*args, share), range(share)))
+    return time.perf_counter() - t
+"""
+
+
 REFERENCES = r"""
 import json, sys, time
 from concurrent.futures import ThreadPoolExecutor
@@ -81,37 +116,16 @@ t = time.perf_counter()
 for i in range(n):
     reference_path({k: float(v[i]) for k, v in p.items()}, {k: list(v[i]) for k, v in s.items()}, base, 7)
 loop = (time.perf_counter() - t) / n * draws
-k = sum(not d.is_fixed for d in sc.parameters.values())
-uniforms, normals = draws * (k + 7), draws * 28   # parameters and digestion shocks; 4 normal shock streams x 7 years
-BLOCK = 1 << 16
-
-def whole(share):
-    # the variates as a run's inputs: arrays of all draws
-    rng = np.random.default_rng(7)
-    rng.random(uniforms // share); rng.standard_normal(normals // share)
-
-def blocks(share):
-    # the least work there is: one cache-sized buffer, overwritten
-    rng = np.random.default_rng(7); buf = np.empty(BLOCK)
-    for _ in range(uniforms // share // BLOCK): rng.random(out=buf)
-    for _ in range(normals // share // BLOCK): rng.standard_normal(out=buf)
+exec(FLOOR_CODE)
+uniforms, normals = variates(sc, draws)
 
 def best(fn, share, repeat=3):
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        if share == 1:
-            fn(1)
-        else:
-            with ThreadPoolExecutor(share) as ex:
-                list(ex.map(lambda _: fn(share), range(share)))
-        times.append(time.perf_counter() - t)
-    return min(times)
+    return min(timed(fn, share, uniforms, normals) for _ in range(repeat))
 
 from risk.scale import bytes_per_draw
 stored = bytes_per_draw(sc, "float32") * draws // 4   # float32 values a run returns: outputs, parameters, calibrated
 
-def memory(share):
+def memory(_u, _n, share):
     # the Dataset's values written once into fresh memory: what any engine that returns them pays
     np.empty(stored // share, dtype=np.float32).fill(1.0)
 
@@ -126,7 +140,38 @@ print(json.dumps({"draws": draws, "per_draw_loop_s": loop, "uniforms": uniforms,
 def references(draws: int, scenario: str = BASE) -> dict:
     """(a) the scalar per-draw loop, extrapolated from 2,000 draws; (b) the random-variate floor;
     (c) the memory floor: writing the run's float32 results once into fresh memory."""
-    return run_case(REFERENCES, draws, scenario)
+    return run_case(REFERENCES.replace("exec(FLOOR_CODE)", FLOOR), draws, scenario)
+
+
+#: The fastest run and the random-variate floor (whole arrays, all cores) measured in turn in
+#: one process, ``repeat`` times: both see the machine in the same state, which on a shared
+#: virtual machine varies by ±30% from minute to minute. argv: draws, sampling, repeat, scenario.
+PAIRED = r"""
+import json, statistics, sys, time, warnings
+import risk
+warnings.simplefilter("ignore")
+exec(FLOOR_CODE)
+draws, sampling, repeat, scenario = int(sys.argv[1]), sys.argv[2], int(sys.argv[3]), sys.argv[4]
+sc = risk.load_scenario(scenario)
+uniforms, normals = variates(sc, draws)
+risk.simulate(sc, draws=1000, sampling=sampling)            # warm up
+runs, floors = [], []
+for _ in range(repeat):
+    floors.append(timed(whole, 2, uniforms, normals))
+    t = time.perf_counter()
+    ds = risk.simulate(sc, draws=draws, sampling=sampling, dtype="float32")
+    runs.append(time.perf_counter() - t)
+    del ds
+ratios = [r / f for r, f in zip(runs, floors)]
+print(json.dumps({"draws": draws, "sampling": sampling, "runs_s": runs, "floors_s": floors, "best_run_s": min(runs),
+                  "best_floor_s": min(floors), "ratio_of_bests": min(runs) / min(floors),
+                  "median_ratio": statistics.median(ratios)}))
+"""
+
+
+def paired(draws: int, sampling: str = "mc", repeat: int = 9, scenario: str = BASE) -> dict:
+    """The run and the random-variate floor in turn in one process (:data:`PAIRED`)."""
+    return run_case(PAIRED.replace("exec(FLOOR_CODE)", FLOOR), draws, sampling, repeat, scenario)
 
 
 def compare(ref: dict, best_s: float) -> dict:

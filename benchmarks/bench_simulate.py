@@ -4,17 +4,19 @@ Each case runs in a fresh subprocess (benchmarks/_common.py): a warm-up run of 1
 (imports, compiled model from numba's cache), then ``--repeat`` timed runs; best and median
 wall time and the process's peak resident memory are reported, for each sampling method and
 engine. The references of benchmarks/_common.py (the per-draw Python loop and the
-random-variate floor) are measured in the same run. Writes benchmarks/results/simulate.json.
+random-variate floor) are measured in the same run. Then, for the Monte Carlo run, the run and
+the floor are timed in turn in one process (``--paired`` times), so that both see the machine
+in the same state. Writes benchmarks/results/simulate.json.
 
     python benchmarks/bench_simulate.py [--draws 100000 1000000] [--sampling lhs mc sobol]
-                                        [--engine fused numpy] [--repeat 5]
+                                        [--engine fused numpy] [--repeat 5] [--paired 9]
 """
 
 from __future__ import annotations
 
 import argparse
 
-from _common import BASE, SIMULATE, compare, describe, references, run_case, write
+from _common import BASE, SIMULATE, compare, describe, paired, references, run_case, write
 
 
 
@@ -26,6 +28,8 @@ def main() -> None:
     ap.add_argument("--dtype", default="float32")
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--scenario", default=BASE)
+    ap.add_argument("--paired", type=int, default=9, metavar="N",
+                    help="also time the mc run and the random-variate floor in turn, N times in one process (0: not)")
     args = ap.parse_args()
 
     rows = []
@@ -44,7 +48,15 @@ def main() -> None:
         cmp = compare(ref, min(r["best_s"] for r in rows if r["draws"] == draws))
         refs.append({**ref, **cmp})
         print(describe(ref, cmp), flush=True)
-    write("simulate", {"results": rows, "references": refs})
+    pairs = []
+    if args.paired:
+        for draws in args.draws:
+            pair = paired(draws, "mc", args.paired, args.scenario)
+            pairs.append(pair)
+            print(f"{draws:>10,} draws, run and floor in turn ({args.paired} times, one process): best run "
+                  f"{pair['best_run_s']:.2f} s, best floor {pair['best_floor_s']:.2f} s, ratio of bests "
+                  f"{pair['ratio_of_bests']:.2f}, median of the ratios {pair['median_ratio']:.2f}", flush=True)
+    write("simulate", {"results": rows, "references": refs, "paired": pairs})
 
 
 if __name__ == "__main__":
