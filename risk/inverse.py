@@ -14,6 +14,7 @@ same operations in the same order, without fused multiply-add.
 from __future__ import annotations
 
 import os
+import threading
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from typing import Mapping, NamedTuple, Sequence
@@ -46,6 +47,7 @@ class Inverse(NamedTuple):
 
 
 _PLANS: OrderedDict = OrderedDict()
+_LOCK = threading.Lock()
 
 
 def inverse_plan(distributions: Mapping[str, Distribution], order: Sequence[str]) -> Inverse:
@@ -54,10 +56,11 @@ def inverse_plan(distributions: Mapping[str, Distribution], order: Sequence[str]
     Kept for the last few sets of distributions (a run asks once a chunk).
     """
     key = (tuple(order), tuple(map(id, distributions.values())))
-    hit = _PLANS.get(key)
-    if hit is not None and all(a is b for a, b in zip(hit[1], distributions.values())):
-        _PLANS.move_to_end(key)
-        return hit[0]
+    with _LOCK:  # worker threads of a run ask at once
+        hit = _PLANS.get(key)
+        if hit is not None and all(a is b for a, b in zip(hit[1], distributions.values())):
+            _PLANS.move_to_end(key)
+            return hit[0]
     rows, kinds, numbers, offsets, data, other, tables = [], [], [], [], [], [], {}
     at = 0
     for r, path in enumerate(order):
@@ -79,9 +82,10 @@ def inverse_plan(distributions: Mapping[str, Distribution], order: Sequence[str]
     plan = Inverse(np.asarray(rows, dtype=np.int64), np.asarray(kinds, dtype=np.int64),
                    np.asarray(numbers, dtype=float).reshape(-1, 3), np.asarray(offsets, dtype=np.int64).reshape(-1, 2),
                    np.concatenate(data) if data else np.zeros(0), tuple(other), tables)
-    _PLANS[key] = (plan, tuple(distributions.values()))
-    if len(_PLANS) > 8:
-        _PLANS.popitem(last=False)
+    with _LOCK:
+        _PLANS[key] = (plan, tuple(distributions.values()))
+        if len(_PLANS) > 8:
+            _PLANS.popitem(last=False)
     return plan
 
 
