@@ -219,7 +219,7 @@ def parameter_matrix(
         These rows of the run's :func:`parameter_uniforms` for the parameters that are not
         fixed, in the order of ``distributions``, when the caller has built them already.
     threads : bool
-        Transform the columns on one thread per core (off when called from a worker).
+        Draw and transform on one thread per core (off when called from a worker).
     order : sequence of str, optional
         Paths in the order of the rows (default: the order of ``distributions``).
     out : ndarray, shape (len(order), rows), optional
