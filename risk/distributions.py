@@ -290,8 +290,7 @@ class Distribution(BaseModel):
         return self._frozen_once().ppf(u)
 
     def ppf_into(self, u: np.ndarray, out: np.ndarray) -> None:
-        """``out[:] = ppf(u)`` without a temporary where the distribution allows; ``out`` may
-        be ``u`` itself (1-D float64 arrays)."""
+        """``out[:] = ppf(u)``; ``out`` may be ``u`` itself (1-D float64 arrays)."""
         out[...] = self.ppf(u)
 
     def inverse_spec(self) -> tuple[str, tuple[float, ...], np.ndarray | None] | None:
@@ -437,10 +436,6 @@ class Uniform(Distribution):
     def ppf(self, u):
         return self.min + (self.max - self.min) * np.asarray(u, dtype=float)
 
-    def ppf_into(self, u, out):
-        np.multiply(u, self.max - self.min, out=out)
-        np.add(out, self.min, out=out)  # min + width·u, rounded as ppf rounds it
-
     def inverse_spec(self):
         return "uniform", (float(self.min), float(self.max - self.min)), None
 
@@ -451,9 +446,6 @@ class _Tabulated:
 
     def ppf(self, u):
         return _tabulated(*self._table_spec(), u)
-
-    def ppf_into(self, u, out):
-        _tabulated(*self._table_spec(), u, out)
 
     def inverse_spec(self):
         kind, args = self._table_spec()
@@ -688,16 +680,10 @@ class Bernoulli(Distribution):
         return True
 
 
-def _tabulated(kind: str, args: tuple[float, ...], u, out=None) -> np.ndarray | None:
-    """The inverse CDF of ``stats.<kind>(*args)`` at ``u`` from its table; into ``out`` if given."""
+def _tabulated(kind: str, args: tuple[float, ...], u) -> np.ndarray:
+    """The inverse CDF of ``stats.<kind>(*args)`` at ``u``, from its table where it has one."""
     table = _table(kind, tuple(float(a) for a in args))
-    if out is None:
-        return getattr(stats, kind)(*args).ppf(u) if table is None else table(u)
-    if table is None or u.dtype != np.float64 or u.ndim != 1:
-        out[...] = getattr(stats, kind)(*args).ppf(u) if table is None else table(u)
-    else:
-        table.into(u, out)
-    return None
+    return getattr(stats, kind)(*args).ppf(u) if table is None else table(u)
 
 
 DISTRIBUTIONS = {c.model_fields["dist"].annotation.__args__[0]: c for c in

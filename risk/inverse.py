@@ -22,7 +22,7 @@ from typing import Mapping, NamedTuple, Sequence
 import numba
 import numpy as np
 
-from .distributions import Distribution
+from .distributions import Distribution, _hermite
 
 __all__ = ["Inverse", "inverse_plan", "apply_inverse"]
 
@@ -121,7 +121,8 @@ def _apply(out, rows, kinds, numbers, offsets, data, tail_u, tail_at, tail_of):
     """Each compiled row in place (see the ``ppf`` of each distribution for the formulas).
 
     A uniform in a tail cell of a table is left for the exact inverse CDF: its value,
-    position and plan index go to ``tail_u``, ``tail_at`` and ``tail_of``. Returns how many.
+    position and plan index go to ``tail_u``, ``tail_at`` and ``tail_of`` (the table itself is
+    :func:`risk.distributions._hermite`, as for a single distribution). Returns how many.
     """
     n = out.shape[1]
     k = 0
@@ -156,18 +157,9 @@ def _apply(out, rows, kinds, numbers, offsets, data, tail_u, tail_at, tail_of):
             for j in range(n):
                 x[j] = 1.0 if x[j] >= p0 else 0.0
         else:  # TABLE: cells, tail; coefficients (4, cells - 2·tail), as TabulatedPPF
-            cells, tail = int(p0), int(p1)
-            width = cells - 2 * tail
-            lo, hi = tail / cells, 1.0 - tail / cells
-            for j in range(n):
-                u = x[j]
-                if u < lo or u >= hi:
-                    tail_u[k], tail_at[k], tail_of[k] = u, j, i
-                    k += 1
-                    continue
-                scaled = u * cells
-                cell = min(max(int(scaled), tail), cells - tail - 1)
-                s = scaled - cell
-                c = at + cell - tail
-                x[j] = data[c] + s * (data[c + width] + s * (data[c + 2 * width] + s * data[c + 3 * width]))
+            width = int(p0) - 2 * int(p1)
+            got = _hermite(x, data[at : at + 4 * width].reshape(4, width), int(p0), int(p1), x, tail_u[k:], tail_at[k:])
+            for t in range(k, k + got):
+                tail_of[t] = i
+            k += got
     return k
