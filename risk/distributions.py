@@ -126,47 +126,82 @@ def _fit_truncnormal(lo: float, hi: float, lower: float, upper: float) -> tuple[
 
 
 class TabulatedPPF:
-    """Inverse CDF from a table of exact values: cubic Hermite between nodes, exact in the tails.
+    """Inverse CDF from tables of exact values: cubic Hermite between nodes, nested in the tails.
 
-    Nodes sit at ``u = k / cells`` for ``tail <= k <= cells - tail``, with the exact value
-    ``ppf(u)`` and slope ``1 / pdf(ppf(u))``; a query outside ``[tail / cells,
-    1 - tail / cells)`` is evaluated with the exact ``ppf``. When built, the table is
-    checked against the exact function at every cell's midpoint; it raises ``ValueError`` if
-    the largest error exceeds ``rtol`` times the distribution's 1%-99% range, and callers
-    then use the exact function.
+    The body is a table of ``cells`` cells on [0, 1] less ``tail`` cells at each end: nodes
+    at ``u = k / cells`` for ``tail <= k <= cells - tail``, with the exact value ``ppf(u)``
+    and slope ``1 / pdf(ppf(u))``. Each end left over, of width ``w = tail / cells``, is
+    itself a table of ``cells`` cells on [0, w) (on [1 - w, 1) at the top) less its own
+    ``tail`` outer cells, and so on ``levels`` deep; a query beyond the last level
+    (``u < (tail / cells) ** (levels + 1)`` or as near 1; below 5e-7 by default) is
+    evaluated with the exact ``ppf``. Nodes are binary fractions, so every node and every
+    cell of a query is exact. The ends need their own finer tables because the inverse
+    CDF of a beta is a power of u near 0 and of 1 - u near 1, steep in a cell of the body.
+
+    When built, each table is checked against the exact function at every cell's midpoint:
+    the body raises ``ValueError`` if its largest error exceeds ``rtol`` times the
+    distribution's 1%-99% range (callers then use the exact function); a tail level that
+    fails is left out, and the exact function serves from there outward.
 
     Parameters
     ----------
     ppf, pdf : callable
         Exact inverse CDF and density, vectorized.
     cells : int
-        Number of table cells on [0, 1].
+        Cells of each table, a power of 2.
     tail : int
-        Cells at each end evaluated exactly.
+        Outer cells of each table left to the next level, a power of 2 below ``cells``.
+    levels : int
+        Tail levels at each end.
     rtol : float
         Largest error allowed, relative to the 1%-99% range.
 
     Attributes
     ----------
+    coef : ndarray, shape (4, cells - 2·tail + 2·levels·(cells - tail))
+        Cubic coefficients by cell: the body, then each level below, then each level above.
+    levels : int
+        Tail levels kept (at most the ``levels`` asked for).
     max_error : float
         Largest error found at the cell midpoints, relative to the 1%-99% range.
     """
 
-    def __init__(self, ppf, pdf, cells: int = 1 << 12, tail: int = 8, rtol: float = 1e-6):
+    def __init__(self, ppf, pdf, cells: int = 1 << 10, tail: int = 8, levels: int = 2, rtol: float = 1e-6):
+        if cells & (cells - 1) or tail & (tail - 1) or not 0 < tail < cells // 2:
+            raise ValueError(f"cells and tail must be powers of 2 with tail < cells / 2, got {cells} and {tail}")
         self.ppf, self.cells, self.tail = ppf, cells, tail
-        k = np.arange(tail, cells - tail + 1)
-        x = ppf(k / cells)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            m = 1.0 / cells / pdf(x)
-        x0, x1, m0, m1 = x[:-1], x[1:], m[:-1], m[1:]
-        # x(s) = a + s·(b + s·(c + s·d)) on each cell, s in [0, 1)
-        self.coef = np.stack([x0, m0, 3 * (x1 - x0) - 2 * m0 - m1, 2 * (x0 - x1) + m0 + m1])
-        exact = ppf((k[:-1] + 0.5) / cells)
-        mid = x0 + 0.5 * (m0 + 0.5 * (self.coef[2] + 0.5 * self.coef[3]))
         spread = float(ppf(0.99) - ppf(0.01)) or 1.0
-        self.max_error = float(np.max(np.abs(mid - exact))) / spread
+        body, self.max_error = self._cells(ppf, pdf, np.arange(tail, cells - tail + 1) / cells, 1.0 / cells, spread)
         if not np.isfinite(self.max_error) or self.max_error > rtol:
             raise ValueError(f"table error {self.max_error:.2e} exceeds {rtol:.0e}")
+        lower, upper = [], []
+        width = tail / cells  # of the end left to the next level
+        for _ in range(levels):
+            h = width / cells
+            below, err_lo = self._cells(ppf, pdf, np.arange(tail, cells + 1) * h, h, spread)
+            above, err_hi = self._cells(ppf, pdf, (1.0 - width) + np.arange(0, cells - tail + 1) * h, h, spread)
+            err = max(err_lo, err_hi)
+            if not np.isfinite(err) or err > rtol:
+                break
+            lower.append(below)
+            upper.append(above)
+            self.max_error = max(self.max_error, err)
+            width *= tail / cells
+        self.levels = len(lower)
+        self.coef = np.concatenate([body, *lower, *upper], axis=1)
+
+    @staticmethod
+    def _cells(ppf, pdf, u, h, spread):
+        """Cubic coefficients (4, len(u) - 1) between nodes ``u`` (step ``h``) and their largest
+        error at the midpoints, relative to ``spread``."""
+        x = ppf(u)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            m = h / pdf(x)
+        x0, x1, m0, m1 = x[:-1], x[1:], m[:-1], m[1:]
+        # x(s) = a + s·(b + s·(c + s·d)) on each cell, s in [0, 1)
+        coef = np.stack([x0, m0, 3 * (x1 - x0) - 2 * m0 - m1, 2 * (x0 - x1) + m0 + m1])
+        mid = x0 + 0.5 * (m0 + 0.5 * (coef[2] + 0.5 * coef[3]))
+        return coef, float(np.max(np.abs(mid - ppf(u[:-1] + 0.5 * h)))) / spread
 
     def __call__(self, u: np.ndarray) -> np.ndarray:
         u = np.ascontiguousarray(u, dtype=float)
@@ -177,31 +212,50 @@ class TabulatedPPF:
     def into(self, u: np.ndarray, out: np.ndarray) -> None:
         """``out[:] = ppf(u)`` for 1-D float64 arrays; ``out`` may be ``u`` itself."""
         tail_u, tail_at = np.empty(len(u)), np.empty(len(u), dtype=np.intp)
-        k = _hermite(u, self.coef, self.cells, self.tail, out, tail_u, tail_at)
+        k = _hermite(u, self.coef, self.cells, self.tail, self.levels, out, tail_u, tail_at)
         if k:
             out[tail_at[:k]] = self.ppf(tail_u[:k])
 
 
 @numba.njit(nogil=True, cache=True, error_model="numpy")
-def _hermite(u, coef, cells, tail, out, tail_u, tail_at):
+def _hermite(u, coef, cells, tail, levels, out, tail_u, tail_at):
     """The cubic of each ``u``'s cell, ``a + s·(b + s·(c + s·d))`` (:class:`TabulatedPPF`).
 
-    A ``u`` in a tail cell is left to the exact inverse CDF: its value and position go to
-    ``tail_u`` and ``tail_at`` (``out`` there is left unset). Returns how many there are.
-    ``out`` may be ``u`` itself: each ``u`` is read before its ``out`` is written.
+    A ``u`` beyond the last tail level is left to the exact inverse CDF: its value and
+    position go to ``tail_u`` and ``tail_at`` (``out`` there is left unset). Returns how many
+    there are. ``out`` may be ``u`` itself: each ``u`` is read before its ``out`` is written.
     """
-    lo, hi = tail / cells, 1.0 - tail / cells
+    ratio = tail / cells
+    lo, hi = ratio, 1.0 - ratio
+    body, level = cells - 2 * tail, cells - tail  # cells in the body and in a tail level
     k = 0
     for i in range(u.shape[0]):
         x = u[i]
-        if x < lo or x >= hi:  # NaN falls through to the table, as it did
-            tail_u[k], tail_at[k] = x, i
-            k += 1
-            continue
-        scaled = x * cells
-        cell = min(max(int(scaled), tail), cells - tail - 1)
+        if lo <= x < hi or x != x:  # NaN falls through to the body, as it did
+            scaled = x * cells
+            cell = min(max(int(scaled), tail), cells - tail - 1)
+            j = cell - tail
+        else:
+            # the level whose range holds x: level l covers [w·ratio, w) below, w = ratio**l
+            low = x < lo
+            w, l = ratio, 1
+            while l <= levels and (x < w * ratio if low else x >= 1.0 - w * ratio):
+                w *= ratio
+                l += 1
+            if l > levels:
+                tail_u[k], tail_at[k] = x, i
+                k += 1
+                continue
+            h = w / cells
+            if low:
+                scaled = x / h
+                cell = min(max(int(scaled), tail), cells - 1)
+                j = body + (l - 1) * level + cell - tail
+            else:
+                scaled = (x - (1.0 - w)) / h
+                cell = min(max(int(scaled), 0), level - 1)
+                j = body + (levels + l - 1) * level + cell
         s = scaled - cell
-        j = cell - tail
         out[i] = coef[0, j] + s * (coef[1, j] + s * (coef[2, j] + s * coef[3, j]))
     return k
 
@@ -452,7 +506,7 @@ class _Tabulated:
         table = _table(kind, tuple(float(a) for a in args))
         if table is None:
             return None
-        return "table", (float(table.cells), float(table.tail)), table.coef.ravel()
+        return "table", (float(table.cells), float(table.tail), float(table.levels)), table.coef.ravel()
 
     def exact_ppf(self, u):
         """The exact inverse CDF the table stands in for (used in its tails)."""

@@ -120,7 +120,7 @@ def apply_inverse(plan: Inverse, out: np.ndarray, threads: bool = False) -> None
 def _apply(out, rows, kinds, numbers, offsets, data, tail_u, tail_at, tail_of):
     """Each compiled row in place (see the ``ppf`` of each distribution for the formulas).
 
-    A uniform in a tail cell of a table is left for the exact inverse CDF: its value,
+    A uniform beyond the last tail level of a table is left for the exact inverse CDF: its value,
     position and plan index go to ``tail_u``, ``tail_at`` and ``tail_of`` (the table itself is
     :func:`risk.distributions._hermite`, as for a single distribution). Returns how many.
     """
@@ -156,9 +156,8 @@ def _apply(out, rows, kinds, numbers, offsets, data, tail_u, tail_at, tail_of):
         elif kind == BERNOULLI:  # 1 where u >= 1 - p
             for j in range(n):
                 x[j] = 1.0 if x[j] >= p0 else 0.0
-        else:  # TABLE: cells, tail; coefficients (4, cells - 2·tail), as TabulatedPPF
-            width = int(p0) - 2 * int(p1)
-            got = _hermite(x, data[at : at + 4 * width].reshape(4, width), int(p0), int(p1), x, tail_u[k:], tail_at[k:])
+        else:  # TABLE: cells, tail, levels; coefficients (4, size / 4), as TabulatedPPF
+            got = _hermite(x, data[at : at + size].reshape(4, size // 4), int(p0), int(p1), int(p2), x, tail_u[k:], tail_at[k:])
             for t in range(k, k + got):
                 tail_of[t] = i
             k += got

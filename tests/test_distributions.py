@@ -92,6 +92,44 @@ def test_tabulated_ppf_accuracy(frozen):
     assert table.max_error <= 1e-6
 
 
+@pytest.mark.parametrize("frozen", [stats.beta(4.111, 1.889), stats.beta(0.5, 0.5), stats.truncnorm(-2.1, np.inf, 0.17, 0.079)])
+def test_tabulated_ppf_tail_levels(frozen):
+    """Each end is a finer table, two levels deep (cells of 2**-17 and 2**-24 of u); only
+    beyond them, u < 2**-21 or 1 - u <= 2**-21, is the exact inverse CDF called."""
+    table = TabulatedPPF(frozen.ppf, frozen.pdf)
+    assert (table.cells, table.tail, table.levels) == (1024, 8, 2)
+    assert table.coef.shape == (4, 1024 - 16 + 2 * 2 * (1024 - 8))
+    spread = frozen.ppf(0.99) - frozen.ppf(0.01)
+    rng = np.random.default_rng(5)
+    for lo, hi in [(2.0**-14, 2.0**-7), (2.0**-21, 2.0**-14)]:  # level 1, level 2
+        for u in (rng.uniform(lo, hi, 20_000), 1 - rng.uniform(lo, hi, 20_000)):
+            assert np.abs(table(u) - frozen.ppf(u)).max() <= 1e-6 * spread
+    calls = []
+
+    def counted(q):
+        calls.append(len(q))
+        return frozen.ppf(q)
+
+    table.ppf = counted
+    far = np.array([0.0, 2.0**-22, 1e-9, 1 - 2.0**-22, 1 - 1e-12])
+    np.testing.assert_array_equal(table(far), frozen.ppf(far))  # beyond the levels: exact
+    table(np.concatenate([rng.uniform(2.0**-21, 1 - 2.0**-21, 100_000), [2.0**-21, 1 - 2.0**-7, 1 - 2.0**-14]]))
+    assert calls == [len(far)]  # no exact call for the rest
+
+
+def test_tabulated_ppf_drops_a_tail_level_that_fails_its_check():
+    # a jump at u = 1e-3, inside the first lower level: that level fails, the exact function serves below 2**-7
+    table = TabulatedPPF(lambda u: np.where(u < 1e-3, u, u + 0.5), lambda x: np.ones_like(x))
+    assert table.levels == 0 and table.coef.shape == (4, 1024 - 16)
+    u = np.array([5e-4, 2e-3, 0.5, 1 - 1e-3])
+    np.testing.assert_array_equal(table(u), np.where(u < 1e-3, u, u + 0.5))
+
+
+def test_tabulated_ppf_needs_powers_of_two():
+    with pytest.raises(ValueError, match="powers of 2"):
+        TabulatedPPF(stats.norm.ppf, stats.norm.pdf, cells=1000)
+
+
 def test_tabulated_ppf_refuses_a_bad_table():
     with pytest.raises(ValueError, match="table error"):
         TabulatedPPF(lambda u: np.where(u < 0.5, u, u + 1), lambda x: np.ones_like(x))
