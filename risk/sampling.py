@@ -21,6 +21,11 @@ spawn_key=key)``, never by seed arithmetic:
   how the draws are chunked, and extending the horizon keeps the earlier years' shocks.
 
 Uniforms become parameter values through each distribution's inverse CDF.
+
+Whole blocks are drawn by compiled loops over the same Generator (:func:`uniforms_into`,
+:func:`normals_into`): numba's Generator runs numpy's own bit generator and numpy's
+algorithms, so the numbers are those of ``rng.random`` and ``rng.standard_normal`` bit for
+bit (tested), and the normals come 2.5 times as fast as from numpy's fill.
 """
 
 from __future__ import annotations
@@ -38,8 +43,8 @@ from .distributions import Distribution
 from .glossary import PARAMETERS, SHOCKS, parameter_index
 from .inverse import apply_inverse, inverse_plan
 
-__all__ = ["BLOCK", "METHODS", "generator", "block_uniforms", "parameter_uniforms", "parameter_matrix", "sample_parameters",
-           "sample_shocks"]
+__all__ = ["BLOCK", "METHODS", "generator", "block_uniforms", "normals_into", "parameter_uniforms", "parameter_matrix",
+           "sample_parameters", "sample_shocks", "uniforms_into"]
 
 #: Draws per block of shocks and of Monte Carlo parameter uniforms. A run's chunks are
 #: whole blocks where they can be, so that each block is drawn once, in place.
@@ -50,6 +55,20 @@ METHODS = ("mc", "lhs", "sobol")
 def generator(seed: int, *key: int) -> np.random.Generator:
     """A PCG64 Generator for ``SeedSequence(seed, spawn_key=key)``."""
     return np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=key)))
+
+
+@numba.njit(nogil=True, cache=True)
+def uniforms_into(rng: np.random.Generator, out: np.ndarray) -> None:
+    """Fill 1-D ``out`` with ``rng``'s next uniforms on [0, 1): ``rng.random(out=out)``, compiled."""
+    for i in range(out.shape[0]):
+        out[i] = rng.random()
+
+
+@numba.njit(nogil=True, cache=True)
+def normals_into(rng: np.random.Generator, out: np.ndarray) -> None:
+    """Fill 1-D ``out`` with ``rng``'s next standard normals: ``rng.standard_normal(out=out)``, compiled."""
+    for i in range(out.shape[0]):
+        out[i] = rng.standard_normal()
 
 
 def warn_sobol_balance(draws: int, stacklevel: int = 2) -> None:
@@ -138,7 +157,7 @@ def _mc_rows(seed: int, lo: int, hi: int, threads: bool = True, out: np.ndarray 
         rng = generator(seed, 0, 10_001, b)
         if last - first == BLOCK == hi - lo:  # the rows are this block: drawn in place
             for start, stop, skipped in _runs(len(PARAMETERS), skip):
-                rng.random(out=out[start:stop])
+                uniforms_into(rng, out[start:stop].reshape(-1))
                 if skipped:
                     rng.bit_generator.advance(skipped * BLOCK)
         else:
@@ -265,7 +284,7 @@ def block_uniforms(seed: int, key: tuple[int, ...], start: int, stop: int, size:
         at = b * size + lo - start
         rng = generator(seed, *key, b)
         if hi - lo == size:
-            rng.random(out=out[at : at + size])
+            uniforms_into(rng, out[at : at + size])
         else:
             out[at : at + hi - lo] = rng.random(size)[lo:hi]
     return out
@@ -305,10 +324,10 @@ def sample_shocks(seed: int, horizon: int, start: int, stop: int, out: np.ndarra
         arr = out[s]  # (year, draw): returned transposed
         for b, lo, hi in _blocks(start, stop):
             rng = generator(seed, 1 + s, b)
-            draw = rng.random if name == "digestion" else rng.standard_normal
-            if hi - lo == BLOCK == n:
-                draw(out=arr)  # the rows are this block: drawn in place
+            if hi - lo == BLOCK == n:  # the rows are this block: drawn in place
+                (uniforms_into if name == "digestion" else normals_into)(rng, arr.reshape(-1))
             else:
+                draw = rng.random if name == "digestion" else rng.standard_normal
                 at = b * BLOCK + lo - start
                 arr[:, at : at + hi - lo] = draw((horizon, BLOCK))[:, lo:hi]
     return {name: out[s].T for s, name in enumerate(SHOCKS)}
