@@ -151,6 +151,8 @@ def _mc_rows(seed: int, lo: int, hi: int, threads: bool = True, out: np.ndarray 
     block, the generator jumps over them (a uniform is one 64-bit output of the generator, so
     the other rows are the same numbers)."""
     out = np.empty((len(PARAMETERS), hi - lo)) if out is None else out
+    if out.shape != (len(PARAMETERS), hi - lo) or out.dtype != np.float64 or not out.flags.c_contiguous:
+        raise ValueError(f"out must be a C-contiguous float64 array of shape {(len(PARAMETERS), hi - lo)}")
 
     def fill(block):
         b, first, last = block

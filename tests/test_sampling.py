@@ -182,3 +182,14 @@ def test_block_shocks_are_numpys_draws_of_their_stream():
         rng = generator(11, 1 + s, 1)
         want = rng.random((7, BLOCK)) if name == "digestion" else rng.standard_normal((7, BLOCK))
         np.testing.assert_array_equal(shocks[name], want.T)
+
+
+def test_a_buffer_the_uniforms_cannot_be_drawn_into_is_refused(base_scenario):
+    """Monte Carlo uniforms are drawn straight into the buffer: one that is not C-contiguous
+    float64 would be filled through a copy and lost, so it is refused."""
+    from risk.sampling import parameter_matrix
+
+    strided = np.empty((len(PARAMETERS), 2 * BLOCK))[:, ::2]
+    with pytest.raises(ValueError, match="C-contiguous float64"):
+        parameter_matrix(base_scenario.parameters, BLOCK, 6, "mc", rows=(0, BLOCK), order=list(PARAMETERS), out=strided,
+                         threads=False)
