@@ -78,7 +78,7 @@ def variates(scenario, draws):
     k = sum(not d.is_fixed for d in scenario.parameters.values())
     return draws * (k + 7), draws * 28   # parameters and digestion shocks; 4 normal shock streams x 7 years
 
-def whole(uniforms, normals, share):
+def numpy_fill(uniforms, normals, share):
     # the variates as a run's inputs: arrays of all draws, by numpy's fill
     rng = np.random.default_rng(7)
     rng.random(uniforms // share); rng.standard_normal(normals // share)
@@ -143,7 +143,7 @@ def memory(_u, _n, share):
 cores = 2
 print(json.dumps({"draws": draws, "per_draw_loop_s": loop, "uniforms": uniforms, "normals": normals,
                   "memory_floor_all_cores_s": best(memory, cores), "stored_mb": stored * 4 / 1e6,
-                  "rng_floor_numpy_fill_all_cores_s": best(whole, cores),
+                  "rng_floor_numpy_fill_all_cores_s": best(numpy_fill, cores),
                   "rng_floor_arrays_1core_s": best(compiled, 1), "rng_floor_arrays_all_cores_s": best(compiled, cores),
                   "rng_floor_blocks_1core_s": best(blocks, 1), "rng_floor_blocks_all_cores_s": best(blocks, cores)}))
 """

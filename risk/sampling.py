@@ -71,6 +71,16 @@ def normals_into(rng: np.random.Generator, out: np.ndarray) -> None:
         out[i] = rng.standard_normal()
 
 
+def _buffer(out: np.ndarray | None, shape: tuple[int, ...]) -> np.ndarray:
+    """``out``, checked, or a new array: numbers are drawn straight into it, and into a buffer
+    that is not C-contiguous float64 they would go to a copy and be lost."""
+    if out is None:
+        return np.empty(shape)
+    if out.shape != shape or out.dtype != np.float64 or not out.flags.c_contiguous:
+        raise ValueError(f"out must be a C-contiguous float64 array of shape {shape}")
+    return out
+
+
 def warn_sobol_balance(draws: int, stacklevel: int = 2) -> None:
     """Warn that Sobol points lose their balance unless ``draws`` is a power of 2."""
     if draws & (draws - 1):
@@ -150,9 +160,7 @@ def _mc_rows(seed: int, lo: int, hi: int, threads: bool = True, out: np.ndarray 
     key ``(0, 10_001, b)``. Rows in ``skip`` may be left unset: where the rows are one whole
     block, the generator jumps over them (a uniform is one 64-bit output of the generator, so
     the other rows are the same numbers)."""
-    out = np.empty((len(PARAMETERS), hi - lo)) if out is None else out
-    if out.shape != (len(PARAMETERS), hi - lo) or out.dtype != np.float64 or not out.flags.c_contiguous:
-        raise ValueError(f"out must be a C-contiguous float64 array of shape {(len(PARAMETERS), hi - lo)}")
+    out = _buffer(out, (len(PARAMETERS), hi - lo))
 
     def fill(block):
         b, first, last = block
@@ -319,9 +327,7 @@ def sample_shocks(seed: int, horizon: int, start: int, stop: int, out: np.ndarra
         of the time of drawing the shocks.
     """
     n = stop - start
-    out = np.empty((len(SHOCKS), horizon, n)) if out is None else out
-    if out.shape != (len(SHOCKS), horizon, n) or out.dtype != np.float64 or not out.flags.c_contiguous:
-        raise ValueError(f"out must be a C-contiguous float64 array of shape {(len(SHOCKS), horizon, n)}")
+    out = _buffer(out, (len(SHOCKS), horizon, n))
     for s, name in enumerate(SHOCKS):
         arr = out[s]  # (year, draw): returned transposed
         for b, lo, hi in _blocks(start, stop):
