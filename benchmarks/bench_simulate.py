@@ -3,10 +3,11 @@
 Each case runs in a fresh subprocess (benchmarks/_common.py): a warm-up run of 1,000 draws
 (imports, compiled model from numba's cache), then ``--repeat`` timed runs; best and median
 wall time and the process's peak resident memory are reported, for each sampling method and
-engine. The references of benchmarks/_common.py (the per-draw Python loop and the
-random-variate floor) are measured in the same run. Then, for the Monte Carlo run, the run and
-the floor are timed in turn in one process (``--paired`` times), so that both see the machine
-in the same state. Writes benchmarks/results/simulate.json.
+engine. The references of benchmarks/_common.py (the per-draw Python loop, the random-variate
+floor, the results' fresh memory, and the model's arithmetic with everything in cache) are
+measured in the same run. Then, for the Monte Carlo run, the run, the floors and the parts of
+the bound (drawing + arithmetic + page faults) are timed in turn in one process (``--paired``
+times), so that all see the machine in the same state. Writes benchmarks/results/simulate.json.
 
     python benchmarks/bench_simulate.py [--draws 100000 1000000] [--sampling lhs mc sobol]
                                         [--engine fused numpy] [--repeat 5] [--paired 9]
@@ -55,7 +56,10 @@ def main() -> None:
             pairs.append(pair)
             print(f"{draws:>10,} draws, run and floor in turn ({args.paired} times, one process): best run "
                   f"{pair['best_run_s']:.2f} s, best floor {pair['best_floor_s']:.2f} s, ratio of bests "
-                  f"{pair['ratio_of_bests']:.2f}, median of the ratios {pair['median_ratio']:.2f}", flush=True)
+                  f"{pair['ratio_of_bests']:.2f}, median of the ratios {pair['median_ratio']:.2f}; floor in blocks "
+                  f"{pair['best_floor_blocks_s']:.2f} s (ratio {pair['ratio_of_bests_blocks']:.2f}); drawing + the model's "
+                  f"arithmetic in cache + page faults {pair['bound_s']:.2f} s = {pair['bound_to_floor_blocks']:.2f}x that floor, "
+                  f"the run {pair['run_to_bound']:.2f}x this bound", flush=True)
     write("simulate", {"results": rows, "references": refs, "paired": pairs})
 
 
