@@ -182,11 +182,16 @@ print(json.dumps({"draws": draws, "per_draw_loop_s": loop, "uniforms": uniforms,
 """
 
 
+def _with_parts(code: str) -> str:
+    """``code`` with the shared :data:`FLOOR` and :data:`BOUND` blocks in place of their exec lines."""
+    return code.replace("exec(FLOOR_CODE)", FLOOR).replace("exec(BOUND_CODE)", BOUND)
+
+
 def references(draws: int, scenario: str = BASE) -> dict:
     """(a) the scalar per-draw loop, extrapolated from 2,000 draws; (b) the random-variate floor;
     (c) the memory floor: writing the run's float32 results once into fresh memory, and the
     page faults alone; (d) the model's arithmetic with its inputs and outputs in cache."""
-    return run_case(REFERENCES.replace("exec(FLOOR_CODE)", FLOOR).replace("exec(BOUND_CODE)", BOUND), draws, scenario)
+    return run_case(_with_parts(REFERENCES), draws, scenario)
 
 
 #: The fastest run and the random-variate floor (the compiled fill into whole arrays and into
@@ -225,8 +230,8 @@ print(json.dumps({"draws": draws, "sampling": sampling, "runs_s": runs, "floors_
 
 
 def paired(draws: int, sampling: str = "mc", repeat: int = 9, scenario: str = BASE) -> dict:
-    """The run and the random-variate floor in turn in one process (:data:`PAIRED`)."""
-    return run_case(PAIRED.replace("exec(FLOOR_CODE)", FLOOR).replace("exec(BOUND_CODE)", BOUND), draws, sampling, repeat, scenario)
+    """The run, the random-variate floors and the parts of the bound in turn in one process (:data:`PAIRED`)."""
+    return run_case(_with_parts(PAIRED), draws, sampling, repeat, scenario)
 
 
 def compare(ref: dict, best_s: float) -> dict:
