@@ -1,4 +1,5 @@
-"""Helpers shared by the benchmarks: fresh-process cases and the two references.
+"""Helpers shared by the benchmarks: fresh-process cases, the references (the per-draw loop, the
+random-variate floor) and the parts of the bound a run cannot go below (:data:`BOUND`).
 
 Every case runs in a fresh subprocess, so the peak resident memory it reports
 (``ru_maxrss``) is its own and nothing is left warm from another case.
