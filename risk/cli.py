@@ -134,7 +134,6 @@ def run(
     scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Run on dask: threads, processes, synchronous or tcp://host:port."),
     chunk_size: Optional[int] = typer.Option(None, "--chunk-size", help="Draws per dask chunk (default: from --memory, else 98,304: six blocks of random numbers)."),
     memory: Optional[str] = typer.Option(None, "--memory", help="Memory budget, e.g. 4GB: sizes the chunks; refuses runs that cannot fit."),
-    engine: str = typer.Option("fused", "--engine", help="fused (compiled loop over draws) or numpy (vectorized stages); same numbers to rounding."),
 ):
     """Simulate a scenario or scenario set; print P5/P50/P95 of the key margins; optionally save the run."""
     from .io import save_run
@@ -145,17 +144,17 @@ def run(
     sc = _scenario(scenario, set_)
     n = draws if draws is not None else (sc.draws if isinstance(sc, ScenarioSet) else sc.settings.draws)
     if scheduler is not None or memory is not None:
-        return _run_dask(sc, n, seed, sampling, out_file, dtype, scheduler, chunk_size, memory, engine)
+        return _run_dask(sc, n, seed, sampling, out_file, dtype, scheduler, chunk_size, memory)
     start = time.perf_counter()
     try:
         if n >= PROGRESS_FROM and sys.stderr.isatty():
             with Progress(TextColumn("simulating"), BarColumn(), TextColumn("{task.completed:,}/{task.total:,} draws"),
                           TimeElapsedColumn(), console=err, transient=True) as bar:
                 task = bar.add_task("run", total=n)
-                ds = simulate(sc, draws=draws, seed=seed, sampling=sampling, dtype=dtype, engine=engine,
+                ds = simulate(sc, draws=draws, seed=seed, sampling=sampling, dtype=dtype,
                               progress=lambda done, total: bar.update(task, completed=done))
         else:
-            ds = simulate(sc, draws=draws, seed=seed, sampling=sampling, dtype=dtype, engine=engine)
+            ds = simulate(sc, draws=draws, seed=seed, sampling=sampling, dtype=dtype)
     except (ScenarioError, DataError) as e:
         _fail(e)
     elapsed = time.perf_counter() - start
@@ -180,7 +179,7 @@ def run(
                   highlight=False, soft_wrap=True)
 
 
-def _run_dask(sc, draws, seed, sampling, out_file, dtype, scheduler, chunk_size, memory, engine="fused") -> None:
+def _run_dask(sc, draws, seed, sampling, out_file, dtype, scheduler, chunk_size, memory) -> None:
     """``risk run`` on dask: stream chunks to ``out_file``; the summary is computed from the file."""
     import contextlib
 
@@ -212,8 +211,7 @@ def _run_dask(sc, draws, seed, sampling, out_file, dtype, scheduler, chunk_size,
         chunk_size = chunk_for_memory(sc, budget, workers) if budget is not None else 6 * BLOCK
     start = time.perf_counter()
     try:
-        ds = simulate(sc, draws=draws, seed=seed, sampling=sampling, dtype=dtype, chunk_size=chunk_size, lazy=True,
-                      engine=engine)
+        ds = simulate(sc, draws=draws, seed=seed, sampling=sampling, dtype=dtype, chunk_size=chunk_size, lazy=True)
     except (ScenarioError, DataError) as e:
         _fail(e)
     if scheduler is not None and scheduler.startswith("tcp://"):

@@ -13,11 +13,13 @@ compute in compute units ("CU": what USD 1bn bought at base-year GPU prices).
 
 from __future__ import annotations
 
+from collections import namedtuple
 from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["ParameterInfo", "OutputInfo", "PARAMETERS", "OUTPUTS", "SHOCKS", "parameter_index"]
+__all__ = ["ParameterInfo", "OutputInfo", "PARAMETERS", "OUTPUTS", "SHOCKS", "CALIBRATED", "field_name",
+           "Params", "Shocks", "Outputs", "Calibrated"]
 
 
 @dataclass(frozen=True)
@@ -132,11 +134,6 @@ PARAMETERS: dict[str, ParameterInfo] = {
 }
 
 
-def parameter_index(path: str) -> int:
-    """Column of ``path`` in the sampled-parameter matrix (glossary order)."""
-    return list(PARAMETERS).index(path)
-
-
 #: Per-year shock streams, each standard normal except ``digestion`` (uniform on [0, 1)).
 SHOCKS: tuple[str, ...] = ("capex", "digestion", "demand_inference", "demand_training", "unit_cost")
 
@@ -185,3 +182,20 @@ CALIBRATED: dict[str, OutputInfo] = {
         _O("aws_cash_cost_core", "1", "AWS cash costs per dollar of core revenue, calibrated to the base-year margin"),
     ]
 }
+
+
+def field_name(path: str) -> str:
+    """The field of a parameter in :class:`Params`: its dotted path with dots as underscores."""
+    return path.replace(".", "_")
+
+
+# Records the model reads and writes by name (risk.model.assembly). Their fields follow the
+# glossary; nothing outside this module depends on the glossary's order.
+#: One value (a float, or an array over draws) per parameter, by :func:`field_name`.
+Params = namedtuple("Params", [field_name(p) for p in PARAMETERS], module=__name__)
+#: One year's shocks, by stream name.
+Shocks = namedtuple("Shocks", SHOCKS, module=__name__)
+#: One year's outputs, by output name.
+Outputs = namedtuple("Outputs", list(OUTPUTS), module=__name__)
+#: The per-draw quantities of the base-year calibration.
+Calibrated = namedtuple("Calibrated", list(CALIBRATED), module=__name__)

@@ -31,6 +31,7 @@ import xarray as xr
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .errors import Problem, ScenarioError
+from .run import check_run_options, run_local
 from .scenario import Scenario, load_scenario, read_yaml
 
 __all__ = ["ScenarioSet", "Member", "load_scenario_set", "is_scenario_set", "allocate", "simulate_set"]
@@ -149,22 +150,25 @@ def allocate(weights: list[float], draws: int) -> list[int]:
     return counts.tolist()
 
 
-def simulate_set(sset: ScenarioSet, draws: int | None = None, seed: int | None = None, sampling: str | None = None, **kw) -> xr.Dataset:
+def simulate_set(sset: ScenarioSet, draws: int | None = None, seed: int | None = None, sampling: str | None = None,
+                 progress=None, **kw) -> xr.Dataset:
     """Run every scenario of the set on its share of the draws and stack them along ``draw``.
 
-    Parameters as for :func:`risk.simulate`. Attributes record the set's name, hash,
-    weights, the draws of each scenario, and each scenario's own hash and assumptions.
+    Parameters as for :func:`risk.simulate`; ``progress`` counts the draws of the whole set.
+    Attributes record the set's name, hash, weights, the draws of each scenario, and each
+    scenario's own hash and assumptions.
     """
-    from .simulate import simulate
-
     draws = sset.draws if draws is None else draws
     seed = sset.seed if seed is None else seed
     sampling = sset.sampling if sampling is None else sampling
+    check_run_options(sset.source, draws, seed, sampling, kw.get("chunk_size", 1), kw.get("dtype", "float32"))
     counts = allocate([m.weight for m in sset.members], draws)
-    parts = []
+    parts, before = [], 0
     for m, n in zip(sset.members, counts):
         if n > 0:
-            parts.append(simulate(m.scenario, draws=n, seed=seed, sampling=sampling, **kw))
+            done = None if progress is None else (lambda k, _, at=before: progress(at + k, draws))
+            parts.append(run_local(m.scenario, n, seed, sampling, progress=done, **kw))
+            before += n
     ds = xr.concat(parts, dim="draw", combine_attrs="drop_conflicts", data_vars="all", coords="different", compat="equals",
                    join="exact")
     ds = ds.assign_coords(draw=np.arange(ds.sizes["draw"]))

@@ -1,25 +1,19 @@
 """Random numbers: the per-draw parameter matrix and the per-year shock streams.
 
-Every random number comes from a numpy Generator seeded by a ``SeedSequence(seed,
-spawn_key=key)``, never by seed arithmetic:
+Every random number comes from the stream :mod:`risk.streams` keys by the parameter's path
+or the shock's name, so a parameter's numbers depend only on the seed, the method, the
+number of draws and its own name, never on which other parameters exist or their order;
+pinning one parameter leaves every other as it was.
 
-* parameters: one column per glossary parameter (:func:`risk.glossary.parameter_index`),
-  fixed or not, so a column's values depend only on the seed, the method and the number of
-  draws; pinning one parameter leaves every other column as it was;
+* ``mc``: independent uniforms in blocks of :data:`BLOCK` draws, one generator a block (a
+  generator costs as much as 5,000 uniforms), a stream to a row of the block;
+* ``lhs``: Latin hypercube, one stratum per draw in every column: a random permutation of
+  the strata (Fisher-Yates) plus a uniform jitter;
+* ``sobol``: scrambled Sobol points (scipy.stats.qmc.Sobol), balanced when draws is a power
+  of 2.
 
-  - ``mc``: independent uniforms in blocks of :data:`BLOCK` draws, key ``(0, 10_001,
-    block)``: a block is one matrix of every glossary column by its draws, filled row by
-    row, so column j is row j whichever columns a run uses (one generator a block, not one
-    a column and block: creating a generator costs as much as drawing 5,000 uniforms);
-  - ``lhs``: Latin hypercube, one stratum per draw in every column: a random permutation of
-    the strata (Fisher-Yates) plus a uniform jitter, key ``(0, column)``;
-  - ``sobol``: scrambled Sobol points (scipy.stats.qmc.Sobol) over all glossary columns,
-    key ``(0,)``; balanced when draws is a power of 2.
-
-* shocks: stream ``s`` of :data:`risk.glossary.SHOCKS` in blocks of :data:`BLOCK` draws,
-  key ``(1 + s, block)``, filled year by year, so the shocks of a draw do not depend on
-  how the draws are chunked, and extending the horizon keeps the earlier years' shocks.
-
+Shocks are drawn in blocks of :data:`BLOCK` draws, year by year, so the shocks of a draw do
+not depend on how the draws are chunked, and extending the horizon keeps the earlier years'.
 Uniforms become parameter values through each distribution's inverse CDF.
 
 Whole blocks are drawn by compiled loops over the same Generator (:func:`uniforms_into`,
@@ -40,15 +34,14 @@ import numpy as np
 from scipy.stats import qmc
 
 from .distributions import Distribution
-from .glossary import PARAMETERS, SHOCKS, parameter_index
+from .glossary import SHOCKS
 from .inverse import apply_inverse, inverse_plan
+from .streams import (BLOCK, N_PARAMETER_STREAMS, chi2_key, lhs_key, mc_key, parameter_stream, shock_key,
+                      sobol_key)
 
 __all__ = ["BLOCK", "METHODS", "generator", "block_uniforms", "normals_into", "parameter_uniforms", "parameter_matrix",
            "sample_parameters", "sample_shocks", "uniforms_into"]
 
-#: Draws per block of shocks and of Monte Carlo parameter uniforms. A run's chunks are
-#: whole blocks where they can be, so that each block is drawn once, in place.
-BLOCK = 16384
 METHODS = ("mc", "lhs", "sobol")
 
 
@@ -98,9 +91,9 @@ def _blocks(start: int, stop: int, size: int = BLOCK):
         yield b, lo - b * size, hi - b * size
 
 
-def parameter_uniforms(method: str, seed: int, draws: int, columns: list[int], rows: tuple[int, int] | None = None,
+def parameter_uniforms(method: str, seed: int, draws: int, paths: Sequence[str], rows: tuple[int, int] | None = None,
                        threads: bool = True) -> np.ndarray:
-    """Uniforms in [0, 1) for the given glossary ``columns``, shape (draws, len(columns)).
+    """Uniforms in [0, 1) for the parameters ``paths``, shape (draws, len(paths)).
 
     Parameters
     ----------
@@ -108,8 +101,8 @@ def parameter_uniforms(method: str, seed: int, draws: int, columns: list[int], r
     seed : int
     draws : int
         Draws of the whole run.
-    columns : list of int
-        Glossary columns (:func:`risk.glossary.parameter_index`).
+    paths : sequence of str
+        Dotted parameter paths (each has its stream in :data:`risk.streams.PARAMETER_STREAMS`).
     rows : (int, int), optional
         Only draws ``lo`` to ``hi`` of the run, the same numbers as the whole run's rows:
         Monte Carlo generates just the blocks it needs and Sobol fast-forwards; a Latin
@@ -121,15 +114,15 @@ def parameter_uniforms(method: str, seed: int, draws: int, columns: list[int], r
     if method not in METHODS:
         raise ValueError(f"sampling method '{method}' is not one of: {', '.join(METHODS)}")
     lo_row, hi_row = (0, draws) if rows is None else rows
+    columns = [parameter_stream(p) for p in paths]
     out = np.empty((hi_row - lo_row, len(columns)), order="F")
     if method == "mc":
         out.T[:] = _mc_rows(seed, lo_row, hi_row, threads)[columns]
     elif method == "lhs":
 
         def fill(k):
-            j = columns[k]
             column = np.empty(draws)
-            _latin_column(generator(seed, 0, j).random(2 * draws), column)
+            _latin_column(generator(seed, *lhs_key(paths[k])).random(2 * draws), column)
             out[:, k] = column[lo_row:hi_row]
 
         _map_threads(fill, range(len(columns)), threads)
@@ -142,7 +135,7 @@ def parameter_uniforms(method: str, seed: int, draws: int, columns: list[int], r
         def sobol_part(k):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", UserWarning)
-                engine = qmc.Sobol(len(PARAMETERS), scramble=True, rng=generator(seed, 0))
+                engine = qmc.Sobol(N_PARAMETER_STREAMS, scramble=True, rng=generator(seed, *sobol_key()))
                 if cuts[k]:
                     engine.fast_forward(int(cuts[k]))
                 out[cuts[k] - lo_row : cuts[k + 1] - lo_row] = engine.random(int(cuts[k + 1] - cuts[k]))[:, columns]
@@ -155,24 +148,24 @@ def parameter_uniforms(method: str, seed: int, draws: int, columns: list[int], r
 
 def _mc_rows(seed: int, lo: int, hi: int, threads: bool = True, out: np.ndarray | None = None,
              skip: Sequence[int] = ()) -> np.ndarray:
-    """Monte Carlo uniforms of draws ``lo`` to ``hi`` for every glossary column, a column to a
-    row: shape (len(PARAMETERS), hi - lo), into ``out`` if given (C-contiguous). Block b is
-    key ``(0, 10_001, b)``. Rows in ``skip`` may be left unset: where the rows are one whole
-    block, the generator jumps over them (a uniform is one 64-bit output of the generator, so
-    the other rows are the same numbers)."""
-    out = _buffer(out, (len(PARAMETERS), hi - lo))
+    """Monte Carlo uniforms of draws ``lo`` to ``hi`` for every parameter stream, a stream to a
+    row: shape (N_PARAMETER_STREAMS, hi - lo), into ``out`` if given (C-contiguous). Rows in
+    ``skip`` may be left unset: where the rows are one whole block, the generator jumps over
+    them (a uniform is one 64-bit output of the generator, so the other rows are the same
+    numbers)."""
+    out = _buffer(out, (N_PARAMETER_STREAMS, hi - lo))
 
     def fill(block):
         b, first, last = block
-        rng = generator(seed, 0, 10_001, b)
+        rng = generator(seed, *mc_key(b))
         if last - first == BLOCK == hi - lo:  # the rows are this block: drawn in place
-            for start, stop, skipped in _runs(len(PARAMETERS), skip):
+            for start, stop, skipped in _runs(N_PARAMETER_STREAMS, skip):
                 uniforms_into(rng, out[start:stop].reshape(-1))
                 if skipped:
                     rng.bit_generator.advance(skipped * BLOCK)
         else:
             at = b * BLOCK + first - lo
-            out[:, at : at + last - first] = rng.random((len(PARAMETERS), BLOCK))[:, first:last]
+            out[:, at : at + last - first] = rng.random((N_PARAMETER_STREAMS, BLOCK))[:, first:last]
 
     _map_threads(fill, _blocks(lo, hi), threads)
     return out
@@ -238,9 +231,8 @@ def parameter_matrix(
     Fixed parameters are broadcast; the others take a column of
     :func:`parameter_uniforms` through their inverse CDF. With ``correlations`` (a
     :class:`risk.correlation.Correlations`), the named columns first go through its copula;
-    the t copula's χ² variable has its own stream, key ``(0, 10_000, block)`` in blocks of
-    :data:`BLOCK` draws. With ``rows`` only draws ``lo`` to ``hi`` are returned, equal to
-    those rows of the whole run.
+    the t copula's χ² variable has its own stream (:func:`risk.streams.chi2_key`). With
+    ``rows`` only draws ``lo`` to ``hi`` are returned, equal to those rows of the whole run.
 
     Parameters
     ----------
@@ -253,8 +245,8 @@ def parameter_matrix(
         Paths in the order of the rows (default: the order of ``distributions``).
     out : ndarray, shape (len(order), rows), optional
         C-contiguous float64 array to fill and return (a run reuses one a thread: fresh
-        memory costs page faults at every chunk). In glossary order, Monte Carlo uniforms
-        are drawn straight into it and transformed in place.
+        memory costs page faults at every chunk). When ``order`` is the order of the stream
+        numbers, Monte Carlo uniforms are drawn straight into it and transformed in place.
     """
     order = list(distributions) if order is None else list(order)
     random_paths = [p for p, d in distributions.items() if not d.is_fixed]
@@ -263,19 +255,19 @@ def parameter_matrix(
     out = np.empty((len(order), n)) if out is None else out
     moved = random_paths  # uniforms to copy into their rows of out
     if uniforms is None and method == "mc":  # rows of the block matrix, used where they are
-        in_place = order == list(PARAMETERS)
+        in_place = [parameter_stream(p) for p in order] == list(range(N_PARAMETER_STREAMS))
         moved = [] if in_place else random_paths
-        fixed = [parameter_index(p) for p, d in distributions.items() if d.is_fixed] if in_place else ()
+        fixed = [parameter_stream(p) for p, d in distributions.items() if d.is_fixed] if in_place else ()
         block = _mc_rows(seed, lo_row, hi_row, threads, out=out if in_place else None, skip=fixed)
-        column = {p: block[parameter_index(p)] for p in random_paths}  # rows of out itself in glossary order
+        column = {p: block[parameter_stream(p)] for p in random_paths}  # rows of out itself when in place
     else:
         if uniforms is None:
-            uniforms = parameter_uniforms(method, seed, draws, [parameter_index(p) for p in random_paths], rows, threads)
+            uniforms = parameter_uniforms(method, seed, draws, random_paths, rows, threads)
         column = {p: uniforms[:, k] for k, p in enumerate(random_paths)}
     if correlations is not None:
         from .correlation import apply_copula, repaired_spearman
 
-        chi2 = block_uniforms(seed, (0, 10_000), lo_row, hi_row) if correlations.copula == "t" else None
+        chi2 = block_uniforms(seed, chi2_key, lo_row, hi_row) if correlations.copula == "t" else None
         joint = apply_copula(np.stack([column[p] for p in correlations.parameters], axis=1), repaired_spearman(correlations),
                              correlations.copula, correlations.dof, chi2)
         column.update({p: joint[:, i] for i, p in enumerate(correlations.parameters)})
@@ -287,12 +279,12 @@ def parameter_matrix(
     return out
 
 
-def block_uniforms(seed: int, key: tuple[int, ...], start: int, stop: int, size: int = BLOCK) -> np.ndarray:
-    """Uniforms for draws ``start`` to ``stop`` of a stream drawn in blocks of ``size``, key ``key + (block,)``."""
+def block_uniforms(seed: int, key, start: int, stop: int, size: int = BLOCK) -> np.ndarray:
+    """Uniforms for draws ``start`` to ``stop`` of a stream drawn in blocks of ``size``, block b keyed ``key(b)``."""
     out = np.empty(stop - start)
     for b, lo, hi in _blocks(start, stop, size):
         at = b * size + lo - start
-        rng = generator(seed, *key, b)
+        rng = generator(seed, *key(b))
         if hi - lo == size:
             uniforms_into(rng, out[at : at + size])
         else:
@@ -312,30 +304,29 @@ def _map_threads(func, items, threads: bool = True) -> None:
         list(pool.map(func, items))
 
 
-def sample_shocks(seed: int, horizon: int, start: int, stop: int, out: np.ndarray | None = None) -> dict[str, np.ndarray]:
-    """Per-year shocks for draws ``start`` to ``stop``: stream name to shape (stop - start, horizon).
+def sample_shocks(seed: int, horizon: int, start: int, stop: int, out: np.ndarray | None = None) -> np.ndarray:
+    """Per-year shocks for draws ``start`` to ``stop``, shape (len(SHOCKS), horizon, stop - start).
 
-    Arrays are column-major, so each year's column is contiguous.
-
-    ``digestion`` is uniform on [0, 1); the other streams are standard normal.
+    Row s is stream ``SHOCKS[s]`` (:data:`risk.glossary.SHOCKS`): ``digestion`` is uniform on
+    [0, 1), the others standard normal.
 
     Parameters
     ----------
     out : ndarray, shape (len(SHOCKS), horizon, stop - start), optional
-        C-contiguous float64 array to fill; the returned arrays are views of it. A run reuses
-        one a thread: fresh memory costs a page fault every 4 KiB written, which took a third
-        of the time of drawing the shocks.
+        C-contiguous float64 array to fill and return. A run reuses one a thread: fresh
+        memory costs a page fault every 4 KiB written, which took a third of the time of
+        drawing the shocks.
     """
     n = stop - start
     out = _buffer(out, (len(SHOCKS), horizon, n))
     for s, name in enumerate(SHOCKS):
-        arr = out[s]  # (year, draw): returned transposed
+        arr = out[s]  # (year, draw)
         for b, lo, hi in _blocks(start, stop):
-            rng = generator(seed, 1 + s, b)
+            rng = generator(seed, *shock_key(name, b))
             if hi - lo == BLOCK == n:  # the rows are this block: drawn in place
                 (uniforms_into if name == "digestion" else normals_into)(rng, arr.reshape(-1))
             else:
                 draw = rng.random if name == "digestion" else rng.standard_normal
                 at = b * BLOCK + lo - start
                 arr[:, at : at + hi - lo] = draw((horizon, BLOCK))[:, lo:hi]
-    return {name: out[s].T for s, name in enumerate(SHOCKS)}
+    return out

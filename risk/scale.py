@@ -16,12 +16,11 @@ import re
 import numpy as np
 import xarray as xr
 
-from .data import base_data
 from .errors import Problem, ScenarioError
 from .glossary import CALIBRATED, OUTPUTS
-from .model.core import check_feasible
-from .model.kernel import ORDER, output_blocks
-from .sampling import BLOCK, parameter_matrix, sample_shocks, warn_sobol_balance
+from .model.engine import output_blocks
+from .run import dataset, run_chunk
+from .sampling import BLOCK, warn_sobol_balance
 from .scenario import Scenario
 
 __all__ = ["simulate_dask", "parse_memory", "bytes_per_draw", "chunk_for_memory", "check_memory", "LHS_MAX_LAZY", "PROCESS_BASE"]
@@ -81,22 +80,15 @@ def check_memory(scenario: Scenario, draws: int, budget: int, to_disk: bool, dty
                       "write it to disk with --out RUN.zarr (streamed chunk by chunk) or ask for fewer draws", draws, True)])
 
 
-def _chunk(scenario: Scenario, base, draws: int, seed: int, sampling: str, lo: int, hi: int, dtype: str,
-           engine: str = "fused") -> dict:
-    from .simulate import run_rows
-
-    H = scenario.settings.horizon
-    # one thread: dask runs the chunks in parallel
-    par = parameter_matrix(scenario.parameters, draws, seed, sampling, scenario.correlations, rows=(lo, hi),
-                           threads=False, order=ORDER)
-    blocks = output_blocks(hi - lo, H, dtype)
-    run_rows(engine, par, sample_shocks(seed, H, lo, hi), base, H, blocks, 0)
+def _chunk(scenario: Scenario, base, draws: int, seed: int, sampling: str, lo: int, hi: int, dtype: str) -> dict:
+    blocks = output_blocks(hi - lo, scenario.settings.horizon, dtype)
+    run_chunk(scenario, base, draws, seed, sampling, (lo, hi), blocks, 0)  # one thread: dask runs chunks in parallel
     outputs, calibrated, params = blocks.views()
     return {**outputs, **calibrated, **params}
 
 
 def simulate_dask(scenario: Scenario, draws: int, seed: int, sampling: str, chunk_size: int = 6 * BLOCK,
-                  dtype: str = "float32", engine: str = "fused") -> xr.Dataset:
+                  dtype: str = "float32") -> xr.Dataset:
     """A lazy, dask-backed run: the same Dataset as :func:`risk.simulate`, chunked along ``draw``.
 
     Raises
@@ -107,21 +99,16 @@ def simulate_dask(scenario: Scenario, draws: int, seed: int, sampling: str, chun
     import dask
     import dask.array as da
 
-    from .simulate import _dataset
-
     if sampling == "lhs" and draws > LHS_MAX_LAZY:
         raise ScenarioError(scenario.source, [Problem(
             "sampling", f"lhs builds its whole design for every chunk; use mc or sobol for dask-backed runs over "
                         f"{LHS_MAX_LAZY:,} draws", "lhs", True)])
     if sampling == "sobol":
         warn_sobol_balance(draws, stacklevel=4)
-    base = base_data(scenario.data_dir, scenario.settings.base_year)
-    infeasible = check_feasible({p: d.support() for p, d in scenario.parameters.items()}, base)
-    if infeasible:
-        raise ScenarioError(scenario.source, [Problem(path, msg) for path, msg in infeasible])
+    base = scenario.base_data()
     H = scenario.settings.horizon
     bounds = [(lo, min(lo + chunk_size, draws)) for lo in range(0, draws, chunk_size)]
-    tasks = [dask.delayed(_chunk, pure=True)(scenario, base, draws, seed, sampling, lo, hi, dtype, engine)
+    tasks = [dask.delayed(_chunk, pure=True)(scenario, base, draws, seed, sampling, lo, hi, dtype)
              for lo, hi in bounds]
 
     def column(name: str, shape_tail: tuple) -> da.Array:
@@ -132,6 +119,6 @@ def simulate_dask(scenario: Scenario, draws: int, seed: int, sampling: str, chun
     outputs = {name: column(name, (H + 1,)) for name in OUTPUTS}
     params = {name: column(name, ()) for name in scenario.parameters}
     calibrated = {name: column(name, ()) for name in CALIBRATED}
-    ds = _dataset(scenario, base, params, outputs, calibrated, seed=seed, sampling=sampling, engine=engine)
+    ds = dataset(scenario, base, params, outputs, calibrated, seed=seed, sampling=sampling)
     ds.attrs["chunk_size"] = chunk_size
     return ds

@@ -13,9 +13,11 @@ parameter, nested by the dotted paths of :data:`risk.glossary.PARAMETERS`::
       growth_first: {dist: pert, mode: 0.65, ci90: [0.55, 0.80], source: ..., note: ...}
       ...
 
-Validation happens once, here: unknown keys, missing parameters, impossible distributions
-and distributions whose support leaves a parameter's domain are all reported together, each
+Validation happens once, here: unknown keys, missing parameters, impossible distributions,
+distributions whose support leaves a parameter's domain, and values the base-year data
+cannot support (:func:`risk.model.assembly.check_feasible`) are all reported together, each
 with the file, the dotted key path, the bad value and what is allowed (:class:`ScenarioError`).
+Whatever ``risk run`` refuses about a scenario, loading it refuses, with the same message.
 """
 
 from __future__ import annotations
@@ -33,9 +35,11 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from .correlation import Correlations, check_correlation
+from .data import BaseData, base_data
 from .distributions import DISTRIBUTIONS, Distribution, DistributionSpec
-from .errors import Problem, ScenarioError
+from .errors import DataError, Problem, ScenarioError
 from .glossary import PARAMETERS
+from .model.assembly import check_feasible
 
 __all__ = ["Scenario", "load_scenario", "scenario_from_dict", "SAMPLING_METHODS", "SETTINGS"]
 
@@ -143,6 +147,10 @@ class Scenario:
         """
         blob = json.dumps(_rounded(self.canonical()), sort_keys=True, default=str).encode()
         return hashlib.sha256(blob).hexdigest()
+
+    def base_data(self) -> BaseData:
+        """The base-year figures and history of the scenario's data folder (read once per file version)."""
+        return base_data(self.data_dir, self.settings.base_year)
 
     def describe(self) -> list[tuple[str, str, str, str]]:
         """Rows of (path, distribution, source, note), one per parameter."""
@@ -363,9 +371,16 @@ def scenario_from_dict(doc: dict, source: str = "<dict>", base_dir: str | Path =
     problems = [pr for p, d in params.items() if (pr := _domain_problem(p, d))]
     if model.correlations is not None:
         problems += _correlation_problems(model.correlations, params)
+    data_dir = Path(data_dir) if data_dir is not None else Path(base_dir) / settings.data
+    try:  # what the model needs of the data: a run would refuse the same
+        data = base_data(data_dir, settings.base_year)
+    except DataError:
+        if problems:
+            raise ScenarioError(source, problems) from None
+        raise
+    problems += [Problem(p, msg) for p, msg in check_feasible({p: d.support() for p, d in params.items()}, data)]
     if problems:
         raise ScenarioError(source, problems)
-    data_dir = Path(data_dir) if data_dir is not None else Path(base_dir) / settings.data
     raw = {k: v for k, v in doc.items() if k != "extends"}
     return Scenario(settings, params, source=source, data_dir=data_dir, raw=raw, correlations=model.correlations)
 

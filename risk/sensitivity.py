@@ -26,9 +26,8 @@ import xarray as xr
 from scipy import special, stats
 from scipy.stats import qmc
 
-from .data import base_data
 from .glossary import OUTPUTS
-from .model.kernel import run_model_fused
+from .model.engine import run_model
 from .sampling import generator, sample_parameters, sample_shocks
 from .scenario import Scenario
 
@@ -119,14 +118,15 @@ def _corr(m: np.ndarray, w: np.ndarray | None) -> np.ndarray:
     return cov / np.outer(d, d)
 
 
-def evaluate(scenario: Scenario, params: dict[str, np.ndarray], shocks: dict[str, np.ndarray], outputs: Sequence[str],
+def evaluate(scenario: Scenario, params: dict[str, np.ndarray], shocks: np.ndarray, outputs: Sequence[str],
              base=None) -> dict[str, np.ndarray]:
     """Run the model on given parameters and shocks; the named outputs, shape (draws, years).
 
+    ``shocks``: shape (len(SHOCKS), horizon, draws) (:func:`risk.sampling.sample_shocks`);
     ``base`` (the scenario's :class:`risk.data.BaseData`) is read from its data folder if not given.
     """
-    base = base_data(scenario.data_dir, scenario.settings.base_year) if base is None else base
-    result = run_model_fused(params, shocks, base, scenario.settings.horizon)
+    base = scenario.base_data() if base is None else base
+    result = run_model(params, shocks, base, scenario.settings.horizon)
     return {o: result.outputs[o] for o in outputs}
 
 
@@ -151,7 +151,7 @@ def tornado(scenario: Scenario, output: str, draws: int = 10_000, seed: int | No
     shocks = sample_shocks(seed, H, 0, draws)
     names = uncertain_parameters(scenario)
     lo_, hi_ = np.empty((len(names), H + 1)), np.empty((len(names), H + 1))
-    data = base_data(scenario.data_dir, scenario.settings.base_year)
+    data = scenario.base_data()
     base = evaluate(scenario, params, shocks, [output], data)[output].mean(0)
     for i, p in enumerate(names):
         dist = scenario.parameters[p]
@@ -306,7 +306,7 @@ def model_sobol(scenario: Scenario, outputs: Sequence[str], n: int = 4096, seed:
     params = {p: params[p] for p in scenario.parameters}
     sa, sb = sample_shocks(seed, H, 0, n), sample_shocks(seed + 1, H, 0, n)
     row, use_b = np.arange(m) % n, u[:, -1] > 0.5
-    shocks = {s: np.where(use_b[:, None], sb[s][row], sa[s][row]) for s in sa}
+    shocks = np.where(use_b, sb[:, :, row], sa[:, :, row])
     res = evaluate(scenario, params, shocks, outputs)
     y = np.concatenate([res[o] for o in outputs], axis=1)
     s1, s1c, st, stc = _estimate(y, n, k, seed, conf_level, n_boot)

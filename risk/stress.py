@@ -117,9 +117,7 @@ def stress_test(scenario: Scenario, pins: Sequence[Pin], draws: int = 20_000, se
     stressed = dict(params)
     for pin in pins:
         stressed[pin.path] = _pinned(scenario, params, pin)
-    from .data import base_data
-
-    data = base_data(scenario.data_dir, scenario.settings.base_year)
+    data = scenario.base_data()
     a = evaluate(scenario, params, shocks, outputs, data)
     b = evaluate(scenario, stressed, shocks, outputs, data)
     base_year = scenario.settings.base_year

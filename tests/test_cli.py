@@ -111,15 +111,3 @@ def test_validate_a_scenario_set():
     r = runner.invoke(app, ["validate", str(BASE_FILE.parent / "outlook.yaml")])
     assert r.exit_code == 0, r.output
     assert "scenario set 'outlook'" in r.output and "base 35%" in r.output
-
-
-def test_run_engine_option(tmp_path):
-    """--engine numpy gives the fused engine's summary (same numbers to rounding); a typo is refused."""
-    out_np, out_fu = tmp_path / "np.nc", tmp_path / "fu.nc"
-    a = runner.invoke(app, ["run", str(BASE_FILE), "-n", "1500", "--engine", "numpy", "--out", str(out_np)])
-    b = runner.invoke(app, ["run", str(BASE_FILE), "-n", "1500", "--out", str(out_fu)])
-    assert a.exit_code == 0 and b.exit_code == 0, a.output + b.output
-    assert risk.load_run(out_np).attrs["engine"] == "numpy" and risk.load_run(out_fu).attrs["engine"] == "fused"
-    assert a.output.split("(")[1].split("\n", 1)[1].split("wrote")[0] == b.output.split("(")[1].split("\n", 1)[1].split("wrote")[0]
-    bad = runner.invoke(app, ["run", str(BASE_FILE), "-n", "100", "--engine", "numba"])
-    assert bad.exit_code == 2 and "engine: must be one of: fused, numpy (got 'numba')" in bad.output

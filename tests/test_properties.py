@@ -1,14 +1,11 @@
-"""Properties of docs/model.md over 100,000 draws: bounds, identities, monotone responses.
-
-They run on the fused kernel, the engine simulate() uses by default; the vectorized core
-matches it to rounding (tests/test_reference.py)."""
+"""Properties of docs/model.md over 100,000 draws: bounds, identities, monotone responses."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from risk.model.kernel import run_model_fused as run_model
+from risk.model.engine import run_model
 from risk.sampling import sample_parameters, sample_shocks
 
 DRAWS = 100_000

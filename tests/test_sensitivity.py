@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
+
+from risk.glossary import SHOCKS
 import pytest
 
 import risk
@@ -33,8 +35,8 @@ def zero_shock_model(base_scenario):
         params = {p: np.full(m, float(d.support()[0])) for p, d in base_scenario.parameters.items()}
         for j, p in enumerate(names):
             params[p] = base_scenario.parameters[p].ppf(np.clip(u[:, j], 0, 1 - 1e-12))
-        shocks = {s: np.zeros((m, H)) for s in ("capex", "demand_inference", "demand_training", "unit_cost")}
-        shocks["digestion"] = np.ones((m, H))
+        shocks = np.zeros((len(SHOCKS), H, m))
+        shocks[SHOCKS.index("digestion")] = 1.0
         return evaluate(base_scenario, params, shocks, ["nvda_gross_margin"])["nvda_gross_margin"][:, 5]
 
     return names, f

@@ -1,11 +1,8 @@
-"""The reference economic model (docs/model.md), one module per stage.
+"""The economic model (docs/model.md): one module per stage, one assembly, two engines.
 
-Stages are small pure functions of numpy arrays with draws on the leading axis (and of
-plain floats alike); :func:`risk.model.core.run_model` assembles them into a run, looping
-over years only, and :func:`risk.model.kernel.run_model_fused` compiles the same functions
-into one loop over tiles of draws, the engine :func:`risk.simulate` uses by default.
+The stages (:mod:`~risk.model.capex`, :mod:`~risk.model.adoption`, :mod:`~risk.model.pricing`,
+:mod:`~risk.model.compute`, :mod:`~risk.model.nvidia`, :mod:`~risk.model.aws`) are small pure
+functions of floats or arrays. :mod:`risk.model.assembly` chains them into the base year and
+one projected year, over named records; :mod:`risk.model.engines` runs that assembly over
+many draws, as numpy arrays or compiled by numba.
 """
-
-from .core import ModelResult, run_model
-
-__all__ = ["ModelResult", "run_model"]

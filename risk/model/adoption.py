@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from scipy.special import expit
+import numpy as np
+
+
+def logistic(x):
+    """Λ(x) = 1 / (1 + exp(-x)). [1]"""
+    return 1.0 / (1.0 + np.exp(-x))
 
 
 def s_curve_anchor(base_year, midpoint, steepness):
     """The logistic in the base year, Λ(k·(Y_0 - y_mid)). [1]"""
-    return expit(steepness * (base_year - midpoint))
+    return logistic(steepness * (base_year - midpoint))
 
 
 def s_curve(year, start, ceiling, midpoint, steepness, anchor):
@@ -19,16 +24,16 @@ def s_curve(year, start, ceiling, midpoint, steepness, anchor):
     ----------
     year : int
         Calendar year Y_t.
-    start, ceiling : ndarray
+    start, ceiling : float or ndarray
         Base-year share s0 and long-run ceiling S. [1]
-    midpoint : ndarray
+    midpoint : float or ndarray
         Calendar year of the logistic's midpoint y_mid. [year]
-    steepness : ndarray
+    steepness : float or ndarray
         Logistic steepness k. [1/yr]
-    anchor : ndarray
+    anchor : float or ndarray
         Λ(k·(Y_0 - y_mid)), from :func:`s_curve_anchor`. [1]
     """
-    return start + (ceiling - start) * (expit(steepness * (year - midpoint)) - anchor) / (1.0 - anchor)
+    return start + (ceiling - start) * (logistic(steepness * (year - midpoint)) - anchor) / (1.0 - anchor)
 
 
 def aggregate_share(inference_share, share_inference, share_training):

@@ -10,54 +10,41 @@ def inhouse_share(asic_share, asic_share_base, start, speed, cap):
     return np.minimum(np.maximum(start + speed * (asic_share - asic_share_base), 0.0), cap)
 
 
-def half_year_weights(life):
-    """Weights of vintages aged 0..max(L) under straight-line, half-year convention. [1]
+def half_year_weight(age, life):
+    """Weight of a vintage of ``age`` years under straight line with the half-year convention. [1]
 
-    w(a) = 1/2 at a = 0, 1 for 0 < a < L, 1/2 at a = L, 0 after.
+    w(a) = 1/2 at a = 0, 1 for 0 < a < L, 1/2 at a = L, 0 after (L, the life, in whole years).
+    Depreciation is Σ_a w(a)·V_{t-a} / L (:func:`risk.model.compute.vintage_sum`).
+    """
+    return 0.5 * (age == 0) + 1.0 * (age > 0) * (age < life) + 0.5 * (age == life)
+
+
+def history_scale(reported, history):
+    """Scale on the AWS capex history, f = D_reported / D_history; 1 where nothing is reported. [1]
 
     Parameters
     ----------
-    life : ndarray, shape (draws,)
-        Depreciation life L, whole years. [yr]
-
-    Returns
-    -------
-    ndarray, shape (draws, max(L) + 1), or (1, L + 1) when every draw has the same life
+    reported : float or None
+        Reported base-year depreciation, or None. [USD bn]
+    history : ndarray
+        Base-year depreciation of the unscaled history. [USD bn]
     """
-    life = np.asarray(life, dtype=float)
-    if np.all(life == life.flat[0]):
-        life = life.flat[:1]
-    age = np.arange(int(np.max(life)) + 1)[None, :]
-    life = life[:, None]
-    weights = (age < life) + 0.5 * (age == life)
-    weights[:, 0] = 0.5
-    return np.asfortranarray(weights)
+    if reported is None:
+        return np.ones_like(history)
+    return reported / history
 
 
-def weighted_vintages(vintages, column, weights):
-    """Σ_a w(a)·V_{t-a} over the vintages up to ``column``. [units of V]
+def depreciation(ai_vintages, other_vintages, server_life, other_life):
+    """D_t = Σ_a w_s(a)·I_{t-a}/L_s + Σ_a w_o(a)·J_{t-a}/L_o, given the two weighted sums. [USD bn]
 
     Parameters
     ----------
-    vintages : ndarray, shape (draws, years)
-        Values by calendar-year column; earlier columns than the first are zero.
-    column : int
-        Column of year t.
-    weights : ndarray, shape (draws or 1, ages)
-        From :func:`half_year_weights`.
+    ai_vintages, other_vintages : float or ndarray
+        Σ_a w_s(a)·I_{t-a} and Σ_a w_o(a)·J_{t-a} (:func:`risk.model.compute.vintage_sum`). [USD bn]
+    server_life, other_life : float or ndarray
+        Depreciation lives L_s and L_o. [yr]
     """
-    total = np.zeros(vintages.shape[0])
-    for age in range(min(weights.shape[1] - 1, column) + 1):
-        total += weights[:, age] * vintages[:, column - age]
-    return total
-
-
-def depreciation(ai_vintages, other_vintages, column, server_life, other_life, server_weights, other_weights):
-    """D_t = Σ_a w_s(a)·I_{t-a}/L_s + Σ_a w_o(a)·J_{t-a}/L_o. [USD bn]"""
-    return (
-        weighted_vintages(ai_vintages, column, server_weights) / server_life
-        + weighted_vintages(other_vintages, column, other_weights) / other_life
-    )
+    return ai_vintages / server_life + other_vintages / other_life
 
 
 def ai_revenue(yield_base, decline_compound, utilization, installed):

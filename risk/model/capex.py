@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from .elementary import exp
 
 
 def fade(t, fade_years):
@@ -12,7 +11,7 @@ def fade(t, fade_years):
 
     Equal to ``fade(t - 1, τ)·fade(2, τ)``, which is how the model carries it year by year.
     """
-    return exp(-(t - 1) / fade_years)
+    return np.exp(-(t - 1) / fade_years)
 
 
 def capex_growth(fade_t, first, long, volatility, shock, cut, digestion):

@@ -7,21 +7,6 @@ import numpy as np
 from .pricing import GROWTH_FACTOR_FLOOR
 
 
-def progress_back(progress, years):
-    """(1 + h)^(y - Y_0) for the ``years`` + 1 calendar years up to the base year, oldest first. [1]
-
-    Returns
-    -------
-    ndarray, shape (draws, years + 1), column-major; the last column is 1
-    """
-    out = np.empty((len(progress), years + 1), order="F")
-    out[:, years] = 1.0
-    step = 1.0 / (1.0 + progress)
-    for j in range(years - 1, -1, -1):
-        out[:, j] = out[:, j + 1] * step
-    return out
-
-
 def blended_cost(asic_share, price, asic_cost_advantage):
     """Cost of a compute unit relative to the base-year GPU price, c = (1 - s)·P + s·(1 - ρ). [1]"""
     return (1.0 - asic_share) * price + asic_share * (1.0 - asic_cost_advantage)
@@ -37,40 +22,29 @@ def gpu_spend(spend, asic_share, price, cost):
     return spend * (1.0 - asic_share) * price / cost
 
 
-def life_weights(life):
-    """1 for the ages 0..L-1 an accelerator is installed, 0 after. [1]
+def life_weight(age, life):
+    """Weight of a vintage of ``age`` years in the installed base: 1 while age < L_c, 0 after. [1]"""
+    return 1.0 * (age < life)
+
+
+def vintage_sum(vintages, column, weights):
+    """Σ_a w(a)·V_{t-a} over the vintages up to ``column``, ages ascending. [units of V]
+
+    Installed compute S_t = Σ_a w(a)·N_{t-a} with :func:`life_weight`; AWS depreciation and
+    installed AWS compute with :func:`risk.model.aws.half_year_weight`.
 
     Parameters
     ----------
-    life : ndarray, shape (draws,)
-        Years an accelerator stays installed L_c, whole numbers. [yr]
-
-    Returns
-    -------
-    ndarray, shape (draws, max(L)), or (1, L) when every draw has the same life; column-major
-    """
-    life = np.asarray(life, dtype=float)
-    if np.all(life == life.flat[0]):
-        life = life.flat[:1]
-    age = np.arange(int(np.max(life)))[None, :]
-    return np.asfortranarray((age < life[:, None]).astype(float))
-
-
-def installed(vintages, column, weights):
-    """Installed units S_t = Σ_{j<L_c} N_{t-j}, the vintages up to ``column`` still in service. [CU]
-
-    Parameters
-    ----------
-    vintages : ndarray, shape (draws, years)
-        Units bought by calendar-year column.
+    vintages : ndarray, shape (years,) or (years, draws)
+        Values by calendar-year column.
     column : int
         Column of the year t.
-    weights : ndarray
-        From :func:`life_weights`.
+    weights : ndarray, shape (ages,) or (ages, draws)
+        Weight of each age, from age 0; ages beyond ``column`` are not read.
     """
-    total = np.zeros(vintages.shape[0])
-    for age in range(min(weights.shape[1], column + 1)):
-        total += weights[:, age] * vintages[:, column - age]
+    total = weights[0] * vintages[column]
+    for age in range(1, min(weights.shape[0], column + 1)):
+        total = total + weights[age] * vintages[column - age]
     return total
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from .elementary import exp
 
 #: Smallest one-year growth factor of a quantity driven by normal shocks (unit cost, demand):
 #: no such quantity falls by more than 99% in a year, so it stays positive.
@@ -33,7 +32,7 @@ def unit_cost_factor(drift, volatility, shock):
 
 def passed_cost(log_unit_cost, pass_through):
     """The part of the unit cost passed through to price, κ_t^ψ = exp(ψ·log κ_t). [1]"""
-    return exp(pass_through * log_unit_cost)
+    return np.exp(pass_through * log_unit_cost)
 
 
 def gross_margin(unit_cost, passed, premium):
