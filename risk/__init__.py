@@ -2,14 +2,15 @@
 
 The flow: scenario file -> :func:`load_scenario` -> :func:`simulate` -> xarray Dataset
 (draw x year) -> :func:`save_run` / :func:`load_run`.
+
+The names below are imported when first used, so that a command that only reads a scenario
+(``risk validate``) does not pay for xarray, dask and scipy.stats.
 """
+
+from importlib import import_module
 
 from ._version import __version__
 from .errors import DataError, ScenarioError
-from . import accessor as _accessor  # noqa: F401  (registers ds.risk)
-from .io import load_run, save_run
-from .scenario import Scenario, load_scenario, scenario_from_dict
-from .simulate import simulate
 
 __all__ = [
     "__version__",
@@ -22,3 +23,20 @@ __all__ = [
     "scenario_from_dict",
     "simulate",
 ]
+
+_LAZY = {
+    "Scenario": "scenario", "load_scenario": "scenario", "scenario_from_dict": "scenario",
+    "simulate": "simulate", "load_run": "io", "save_run": "io",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        value = getattr(import_module(f".{_LAZY[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'risk' has no attribute '{name}'")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

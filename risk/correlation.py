@@ -15,7 +15,7 @@ from typing import Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
-from scipy import special, stats
+from scipy import special
 
 __all__ = ["Correlations", "check_correlation", "nearest_correlation", "apply_copula", "pearson_from_spearman", "achieved"]
 
@@ -128,12 +128,16 @@ def apply_copula(uniforms: np.ndarray, spearman: np.ndarray, copula: str = "gaus
     z = special.ndtri(np.clip(uniforms, 1e-16, 1 - 1e-16)) @ factor.T
     if copula == "gaussian":
         return special.ndtr(z)
+    from scipy import stats
+
     chi2 = stats.chi2.ppf(np.clip(chi2_uniforms, 1e-16, 1 - 1e-16), dof)
     return special.stdtr(dof, z * np.sqrt(dof / chi2)[:, None])
 
 
 def achieved(values: dict[str, np.ndarray], spec: Correlations) -> "list[tuple[str, str, float, float]]":
     """(parameter a, parameter b, target, achieved Spearman) for each pair of the block."""
+    from scipy import stats
+
     names = spec.parameters
     target = np.asarray(spec.spearman, dtype=float)
     rho = stats.spearmanr(np.column_stack([values[n] for n in names])).statistic

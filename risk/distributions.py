@@ -23,10 +23,9 @@ import functools
 import math
 from typing import Annotated, Literal, Union
 
-import numba
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
-from scipy import optimize, special, stats
+from scipy import special
 
 __all__ = [
     "Distribution",
@@ -52,6 +51,8 @@ _FIT_TOL = 1e-7
 
 def _fit(residual, x0, what: str):
     """Solve ``residual(x) = 0`` for the two parameters of a ci90 fit, or raise ValueError."""
+    from scipy import optimize
+
     sol = optimize.least_squares(residual, x0, xtol=1e-15, ftol=1e-15, gtol=1e-15, max_nfev=2000)
     if not np.all(np.isfinite(sol.x)) or np.max(np.abs(residual(sol.x))) > _FIT_TOL:
         raise ValueError(f"no {what} has this 90% interval")
@@ -204,65 +205,53 @@ class TabulatedPPF:
         return coef, float(np.max(np.abs(mid - ppf(u[:-1] + 0.5 * h)))) / spread
 
     def __call__(self, u: np.ndarray) -> np.ndarray:
-        u = np.ascontiguousarray(u, dtype=float)
+        u = np.asarray(u, dtype=float)
         out = np.empty_like(u)
         self.into(u.ravel(), out.ravel())
         return out
 
     def into(self, u: np.ndarray, out: np.ndarray) -> None:
         """``out[:] = ppf(u)`` for 1-D float64 arrays; ``out`` may be ``u`` itself."""
-        tail_u, tail_at = np.empty(len(u)), np.empty(len(u), dtype=np.intp)
-        k = _hermite(u, self.coef, self.cells, self.tail, self.levels, out, tail_u, tail_at)
-        if k:
-            out[tail_at[:k]] = self.ppf(tail_u[:k])
-
-
-@numba.njit(nogil=True, cache=True, error_model="numpy")
-def _hermite(u, coef, cells, tail, levels, out, tail_u, tail_at):
-    """The cubic of each ``u``'s cell, ``a + s·(b + s·(c + s·d))`` (:class:`TabulatedPPF`).
-
-    A ``u`` beyond the last tail level is left to the exact inverse CDF: its value and
-    position go to ``tail_u`` and ``tail_at`` (``out`` there is left unset). Returns how many
-    there are. ``out`` may be ``u`` itself: each ``u`` is read before its ``out`` is written.
-    """
-    ratio = tail / cells
-    lo, hi = ratio, 1.0 - ratio
-    body, level = cells - 2 * tail, cells - tail  # cells in the body and in a tail level
-    k = 0
-    for i in range(u.shape[0]):
-        x = u[i]
-        if lo <= x < hi or x != x:  # NaN falls through to the body, as it did
-            scaled = x * cells
-            cell = min(max(int(scaled), tail), cells - tail - 1)
-            j = cell - tail
-        else:
-            # the level whose range holds x: level l covers [w·ratio, w) below, w = ratio**l
-            low = x < lo
-            w, l = ratio, 1
-            while l <= levels and (x < w * ratio if low else x >= 1.0 - w * ratio):
-                w *= ratio
-                l += 1
-            if l > levels:
-                tail_u[k], tail_at[k] = x, i
-                k += 1
-                continue
-            h = w / cells
-            if low:
-                scaled = x / h
-                cell = min(max(int(scaled), tail), cells - 1)
-                j = body + (l - 1) * level + cell - tail
-            else:
-                scaled = (x - (1.0 - w)) / h
-                cell = min(max(int(scaled), 0), level - 1)
-                j = body + (levels + l - 1) * level + cell
+        cells, tail, levels, coef = self.cells, self.tail, self.levels, self.coef
+        ratio = tail / cells  # a power of 2: every bound below is exact
+        body, level = cells - 2 * tail, cells - tail  # cells in the body and in a tail level
+        scaled = u * cells
+        cell = np.fmin(np.fmax(np.floor(scaled), tail), cells - tail - 1)  # a NaN takes a cell and stays NaN
+        j = (cell - tail).astype(np.intp)
         s = scaled - cell
-        out[i] = coef[0, j] + s * (coef[1, j] + s * (coef[2, j] + s * coef[3, j]))
-    return k
+        ends = np.flatnonzero((u < ratio) | (u >= 1.0 - ratio))
+        exact = ends[:0]
+        if ends.size:
+            # level l covers [ratio^(l+1), ratio^l) below and [1 - ratio^l, 1 - ratio^(l+1)) above
+            x = u[ends]
+            low, left = x < ratio, np.ones(len(x), dtype=bool)
+            jj, ss = np.zeros(len(x), dtype=np.intp), np.zeros(len(x))
+            w = ratio
+            for lv in range(levels):
+                h = w / cells
+                below = left & low & (x >= w * ratio)
+                above = left & ~low & (x < 1.0 - w * ratio)
+                sc = x[below] / h
+                c = np.fmin(np.fmax(np.floor(sc), tail), cells - 1)
+                jj[below], ss[below] = body + lv * level + (c - tail).astype(np.intp), sc - c
+                sc = (x[above] - (1.0 - w)) / h
+                c = np.fmin(np.fmax(np.floor(sc), 0), level - 1)
+                jj[above], ss[above] = body + (levels + lv) * level + c.astype(np.intp), sc - c
+                left &= ~(below | above)
+                w *= ratio
+            j[ends[~left]], s[ends[~left]] = jj[~left], ss[~left]
+            exact = ends[left]
+        x = u[exact]  # read before out is written: out may be u
+        out[...] = coef[0, j] + s * (coef[1, j] + s * (coef[2, j] + s * coef[3, j]))
+        if exact.size:  # beyond the last level: the exact function
+            out[exact] = self.ppf(x)
 
 
 @functools.lru_cache(maxsize=256)
 def _table(kind: str, args: tuple[float, ...]) -> TabulatedPPF | None:
     """Cached :class:`TabulatedPPF` of a scipy distribution, or None if it fails its check."""
+    from scipy import stats
+
     frozen = getattr(stats, kind)(*args)
     ppf = frozen.ppf
     if kind == "beta":  # the same function without scipy's per-call argument checks (tails, chunk by chunk)
@@ -347,10 +336,6 @@ class Distribution(BaseModel):
         """``out[:] = ppf(u)``; ``out`` may be ``u`` itself (1-D float64 arrays)."""
         out[...] = self.ppf(u)
 
-    def inverse_spec(self) -> tuple[str, tuple[float, ...], np.ndarray | None] | None:
-        """How :mod:`risk.inverse` computes :meth:`ppf` in compiled code, bit for bit: (kind,
-        numbers, data), or None where it cannot (the normal's ``ndtri``, say)."""
-        return None
 
     _frozen_memo: object = PrivateAttr(None)
 
@@ -397,13 +382,13 @@ class Fixed(Distribution):
         return (self.value, self.value)
 
     def frozen(self):
+        from scipy import stats
+
         return stats.randint(int(self.value), int(self.value) + 1) if self.is_integer_valued() else stats.uniform(self.value, 0.0)
 
     def ppf(self, u):
         return np.full(np.shape(u), self.value, dtype=float)
 
-    def inverse_spec(self):
-        return "fixed", (float(self.value),), None
 
     def is_integer_valued(self):
         return float(self.value).is_integer()
@@ -432,6 +417,8 @@ class Normal(Distribution):
         return (-math.inf, math.inf)
 
     def frozen(self):
+        from scipy import stats
+
         return stats.norm(self.mean, self.sd)
 
     def ppf(self, u):
@@ -459,6 +446,8 @@ class LogNormal(Distribution):
         return (0.0, math.inf)
 
     def frozen(self):
+        from scipy import stats
+
         return stats.lognorm(self.sigma, scale=math.exp(self.mu))
 
     def ppf(self, u):
@@ -485,13 +474,12 @@ class Uniform(Distribution):
         return (self.min, self.max)
 
     def frozen(self):
+        from scipy import stats
+
         return stats.uniform(self.min, self.max - self.min)
 
     def ppf(self, u):
         return self.min + (self.max - self.min) * np.asarray(u, dtype=float)
-
-    def inverse_spec(self):
-        return "uniform", (float(self.min), float(self.max - self.min)), None
 
 
 class _Tabulated:
@@ -500,19 +488,6 @@ class _Tabulated:
 
     def ppf(self, u):
         return _tabulated(*self._table_spec(), u)
-
-    def inverse_spec(self):
-        kind, args = self._table_spec()
-        table = _table(kind, tuple(float(a) for a in args))
-        if table is None:
-            return None
-        return "table", (float(table.cells), float(table.tail), float(table.levels)), table.coef.ravel()
-
-    def exact_ppf(self, u):
-        """The exact inverse CDF the table stands in for (used in its tails)."""
-        kind, args = self._table_spec()
-        table = _table(kind, tuple(float(a) for a in args))
-        return getattr(stats, kind)(*args).ppf(u) if table is None else table.ppf(u)
 
 
 class _ModeBounded(Distribution):
@@ -547,6 +522,8 @@ class Triangular(_ModeBounded):
 
     @staticmethod
     def _frozen_of(a, m, b):
+        from scipy import stats
+
         return stats.triang((m - a) / (b - a), loc=a, scale=b - a)
 
     def ppf(self, u):
@@ -557,9 +534,6 @@ class Triangular(_ModeBounded):
         right = b - np.sqrt((1 - u) * (b - a) * (b - m))
         return np.where(u < c, left, right)
 
-    def inverse_spec(self):
-        return "triangular", (float(self.min), float(self.mode), float(self.max)), None
-
 
 class Pert(_Tabulated, _ModeBounded):
     """PERT: a beta on [``min``, ``max``] with mode ``mode``, weight ``shape`` (4) on the mode."""
@@ -568,6 +542,8 @@ class Pert(_Tabulated, _ModeBounded):
     shape: float = 4.0
 
     def _frozen_of(self, a, m, b):
+        from scipy import stats
+
         lam = self.shape
         return stats.beta(1 + lam * (m - a) / (b - a), 1 + lam * (b - m) / (b - a), loc=a, scale=b - a)
 
@@ -607,6 +583,8 @@ class Beta(_Tabulated, Distribution):
         return (self.min, self.max)
 
     def frozen(self):
+        from scipy import stats
+
         return stats.beta(self.a, self.b, loc=self.min, scale=self.max - self.min)
 
     def _table_spec(self):
@@ -634,13 +612,15 @@ class TruncNormal(_Tabulated, Distribution):
             raise ValueError(f"sd must be > 0, got {self.sd}")
         if not self.lower < self.upper:
             raise ValueError(f"lower must be < upper, got lower={self.lower}, upper={self.upper}")
-        mass = stats.norm.cdf(self.upper, self.mean, self.sd) - stats.norm.cdf(self.lower, self.mean, self.sd)
+        mass = special.ndtr((self.upper - self.mean) / self.sd) - special.ndtr((self.lower - self.mean) / self.sd)
         if not mass > 1e-12:
             raise ValueError(
                 f"[lower, upper] = [{self.lower}, {self.upper}] holds no probability of normal(mean={self.mean}, sd={self.sd})"
             )
 
     def _frozen_of(self, mean, sd):
+        from scipy import stats
+
         return stats.truncnorm((self.lower - mean) / sd, (self.upper - mean) / sd, loc=mean, scale=sd)
 
     def support(self):
@@ -685,6 +665,8 @@ class Choice(Distribution):
         return (min(self.values), max(self.values))
 
     def frozen(self):
+        from scipy import stats
+
         order = np.argsort(self.values)
         return stats.rv_discrete(values=(np.asarray(self.values)[order], self._probs()[order]))
 
@@ -699,8 +681,6 @@ class Choice(Distribution):
         values, cum = self._sorted()
         return values[np.minimum(np.searchsorted(cum, u, side="right"), len(values) - 1)]
 
-    def inverse_spec(self):
-        return "choice", (), np.concatenate(self._sorted())
 
     def is_integer_valued(self):
         return all(float(v).is_integer() for v in self.values)
@@ -722,13 +702,13 @@ class Bernoulli(Distribution):
         return (0.0 if self.p < 1 else 1.0, 1.0 if self.p > 0 else 0.0)
 
     def frozen(self):
+        from scipy import stats
+
         return stats.bernoulli(self.p)
 
     def ppf(self, u):
         return (np.asarray(u) >= 1.0 - self.p).astype(float)
 
-    def inverse_spec(self):
-        return "bernoulli", (1.0 - self.p,), None
 
     def is_integer_valued(self):
         return True
@@ -736,6 +716,8 @@ class Bernoulli(Distribution):
 
 def _tabulated(kind: str, args: tuple[float, ...], u) -> np.ndarray:
     """The inverse CDF of ``stats.<kind>(*args)`` at ``u``, from its table where it has one."""
+    from scipy import stats
+
     table = _table(kind, tuple(float(a) for a in args))
     return getattr(stats, kind)(*args).ppf(u) if table is None else table(u)
 

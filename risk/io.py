@@ -66,7 +66,9 @@ def save_run(ds: xr.Dataset, path: str | Path) -> Path:
 
 
 def load_run(path: str | Path) -> xr.Dataset:
-    """Load a run saved by :func:`save_run` fully into memory (``.nc`` or ``.zarr``)."""
+    """Load a run saved by :func:`save_run` fully into memory (``.nc`` or ``.zarr``); ``ds.risk`` works on it."""
+    from . import accessor  # noqa: F401  (registers ds.risk)
+
     if Path(path).suffix == ".zarr":
         return xr.open_zarr(path).load()
     return xr.load_dataset(path, engine="h5netcdf")

@@ -27,11 +27,9 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
-import xarray as xr
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .errors import Problem, ScenarioError
-from .run import check_run_options, run_local
 from .scenario import Scenario, load_scenario, read_yaml
 
 __all__ = ["ScenarioSet", "Member", "load_scenario_set", "is_scenario_set", "allocate", "simulate_set"]
@@ -151,13 +149,17 @@ def allocate(weights: list[float], draws: int) -> list[int]:
 
 
 def simulate_set(sset: ScenarioSet, draws: int | None = None, seed: int | None = None, sampling: str | None = None,
-                 progress=None, **kw) -> xr.Dataset:
+                 progress=None, **kw):
     """Run every scenario of the set on its share of the draws and stack them along ``draw``.
 
     Parameters as for :func:`risk.simulate`; ``progress`` counts the draws of the whole set.
     Attributes record the set's name, hash, weights, the draws of each scenario, and each
     scenario's own hash and assumptions.
     """
+    import xarray as xr
+
+    from .run import check_run_options, run_local
+
     draws = sset.draws if draws is None else draws
     seed = sset.seed if seed is None else seed
     sampling = sset.sampling if sampling is None else sampling

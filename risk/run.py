@@ -148,7 +148,7 @@ def run_local(scenario: Scenario, draws: int, seed: int, sampling: str, *, chunk
 
 
 def dataset(scenario: Scenario, base: BaseData, params, outputs, calibrated, *, seed: int, sampling: str):
-    """Label a run's values: the Dataset :func:`risk.simulate` returns.
+    """Label a run's values: the Dataset :func:`risk.simulate` returns (``ds.risk`` works on it).
 
     Parameters
     ----------
@@ -157,6 +157,8 @@ def dataset(scenario: Scenario, base: BaseData, params, outputs, calibrated, *, 
         numpy or dask arrays (:meth:`risk.model.engine.Blocks.views`).
     """
     import xarray as xr
+
+    from . import accessor  # noqa: F401  (registers ds.risk)
 
     st = scenario.settings
     draws = len(next(iter(params.values())))

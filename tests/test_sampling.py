@@ -142,24 +142,6 @@ def test_skipped_mc_rows_leave_the_others_as_they_were():
     assert np.isnan(part[skip]).all()
 
 
-@pytest.mark.parametrize("seed", [0, 7, 2**40 + 3])
-def test_compiled_fills_are_numpys_numbers(seed):
-    """The compiled fills draw numpy's own numbers: a million normals reach the ziggurat's
-    rare paths (its wedges and the tail beyond 3.65), and the generator goes on from the
-    same state."""
-    from risk.sampling import generator, normals_into, uniforms_into
-
-    mine, theirs = generator(seed, 1), generator(seed, 1)
-    got, want = np.empty(1 << 20), np.empty(1 << 20)
-    normals_into(mine, got)
-    theirs.standard_normal(out=want)
-    np.testing.assert_array_equal(got, want)
-    assert np.abs(got).max() > 3.65
-    uniforms_into(mine, got[:1000])
-    np.testing.assert_array_equal(got[:1000], theirs.random(1000))
-    assert mine.random() == theirs.random()
-
-
 def test_block_shocks_are_numpys_draws_of_their_stream():
     from risk.sampling import generator
     from risk.streams import shock_key

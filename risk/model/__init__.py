@@ -4,5 +4,5 @@ The stages (:mod:`~risk.model.capex`, :mod:`~risk.model.adoption`, :mod:`~risk.m
 :mod:`~risk.model.compute`, :mod:`~risk.model.nvidia`, :mod:`~risk.model.aws`) are small pure
 functions of floats or arrays. :mod:`risk.model.assembly` chains them into the base year and
 one projected year, over named records; :mod:`risk.model.engines` runs that assembly over
-many draws, as numpy arrays or compiled by numba.
+many draws.
 """

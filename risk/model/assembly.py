@@ -23,7 +23,7 @@ from ..data import BaseData
 from ..glossary import Calibrated, Outputs
 from . import adoption, aws, capex, compute, nvidia, pricing
 
-__all__ = ["Constants", "State", "Vintages", "vintage_sizes", "base_year", "year", "check_feasible"]
+__all__ = ["Constants", "State", "Vintages", "vintages", "base_year", "year", "check_feasible"]
 
 #: Values fixed in the base year: calibrated per draw (n0, y0, ω_c), computed once per draw,
 #: or the same for every draw (k0, alpha, premium0: floats).
@@ -46,20 +46,21 @@ State = namedtuple("State", [
 Vintages = namedtuple("Vintages", ["N", "I", "J", "I_cf", "U", "W_c", "W_s", "W_o"], module=__name__)
 
 
-def vintage_sizes(p, b: BaseData, horizon: int) -> tuple[int, int, int]:
-    """Columns of the market and AWS vintages, and ages of the weights, for draws ``p``.
+def vintages(p, b: BaseData, horizon: int) -> Vintages:
+    """Zeroed vintages for the draws of ``p``: a column per calendar year from the first history
+    year to the horizon, a row of weights per age up to the longest life of the draws."""
+    n = len(p.capex_growth_first)
 
-    Returns
-    -------
-    (int, int, int)
-        History years plus ``horizon`` for the market and for AWS; the longest life in ``p``
-        plus one.
-    """
-    life = max(np.max(p.compute_accelerator_life), np.max(p.aws_server_life), np.max(p.aws_other_life))
-    return len(b.market) + horizon, len(b.aws_capex) + horizon, int(life) + 1
+    def ages(life):
+        return int(np.max(life)) + 1
+
+    cols, acols = len(b.market) + horizon, len(b.aws_capex) + horizon
+    return Vintages(*(np.zeros((size, n)) for size in (
+        cols, acols, acols, acols, acols,
+        ages(p.compute_accelerator_life), ages(p.aws_server_life), ages(p.aws_other_life))))
 
 
-def base_year(p, b: BaseData, v: Vintages):
+def base_year(p, b: BaseData, horizon: int):
     """The base year (t = 0): history vintages, calibration, and the state the projection starts from.
 
     Parameters
@@ -68,21 +69,25 @@ def base_year(p, b: BaseData, v: Vintages):
         Parameters (:class:`risk.glossary.Params`), floats or arrays over draws.
     b : Base
         Base-year data.
-    v : Vintages
-        Arrays to fill: the history columns of the vintages and every weight.
+    horizon : int
+        Projected years H.
 
     Returns
     -------
-    Constants, State, Outputs, Calibrated
+    Constants, State, Vintages, Outputs, Calibrated
+        The vintages hold the history columns and every weight; :func:`year` adds a column a year.
     """
     Y0, C0 = b.base_year, b.capex_hyperscaler
     col0, acol0 = b.market.shape[0] - 1, b.aws_capex.shape[0] - 1
     rho, h, u0 = p.compute_asic_cost_advantage, p.compute_hardware_progress, p.compute_base_utilization
     phi0, theta, sig0 = p.demand_inference_share_start, p.aws_ai_capex_share, p.aws_inhouse_start
     L_s, L_o, R_ai0 = p.aws_server_life, p.aws_other_life, p.aws_ai_revenue_start
+    v = vintages(p, b, horizon)
     for age in range(v.W_c.shape[0]):  # weights by age, from age 0
         v.W_c[age] = compute.life_weight(age, p.compute_accelerator_life)
+    for age in range(v.W_s.shape[0]):
         v.W_s[age] = aws.half_year_weight(age, L_s)
+    for age in range(v.W_o.shape[0]):
         v.W_o[age] = aws.half_year_weight(age, L_o)
 
     k0 = b.market[col0] / C0
@@ -144,7 +149,7 @@ def base_year(p, b: BaseData, v: Vintages):
         aws_external_revenue=0.0, amazon_capex=b.amazon_capex,
     )
     calibrated = Calibrated(nvda_gpu_share_base=n0, aws_history_scale=scale, aws_cash_cost_core=w_core)
-    return constants, state, outputs, calibrated
+    return constants, state, v, outputs, calibrated
 
 
 def year(p, b: BaseData, c, s, v: Vintages, e, t: int, horizon: int):

@@ -44,7 +44,7 @@ def vintage_sum(vintages, column, weights):
     """
     total = weights[0] * vintages[column]
     for age in range(1, min(weights.shape[0], column + 1)):
-        total = total + weights[age] * vintages[column - age]
+        total += weights[age] * vintages[column - age]
     return total
 
 

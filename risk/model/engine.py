@@ -19,7 +19,6 @@ import numpy as np
 from ..data import BaseData
 from ..glossary import CALIBRATED, OUTPUTS, PARAMETERS, Params, Shocks
 from . import assembly
-from .assembly import Vintages
 
 __all__ = ["Blocks", "ModelResult", "output_blocks", "run_rows", "run_model"]
 
@@ -75,10 +74,8 @@ def run_rows(par: np.ndarray, shocks: np.ndarray, base: BaseData, horizon: int, 
     n = par.shape[1]
     hi = lo + n
     p = Params(*np.asarray(par, dtype=float))
-    cols, acols, ages = assembly.vintage_sizes(p, base, horizon)
-    v = Vintages(*(np.zeros((size, n)) for size in (cols, acols, acols, acols, acols, ages, ages, ages)))
     with np.errstate(over="ignore"):  # exp of a far-off S-curve: 1 / (1 + inf) is the 0 it should be
-        c, s, o, k = assembly.base_year(p, base, v)
+        c, s, v, o, k = assembly.base_year(p, base, horizon)
         _put(blocks.outputs[:, 0, lo:hi], o)
         _put(blocks.calibrated[:, lo:hi], k)
         for t in range(1, horizon + 1):
