@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 DRAWS ?=
 OUT ?= out
 
-.PHONY: install run test bench bench-scale hindcast clean
+.PHONY: install run test bench bench-scale hindcast golden clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,9 @@ test: install
 
 hindcast: install
 	$(VENV)/bin/risk hindcast --out docs/hindcast.md
+
+golden: install
+	$(PY) tests/golden.py
 
 bench: install
 	$(PY) benchmarks/bench_simulate.py
