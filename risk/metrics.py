@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Estimate", "effective_sample_size", "mean", "std", "quantile", "prob_below", "prob_above",
+__all__ = ["Estimate", "effective_sample_size", "mean", "std", "quantile", "quantiles", "prob_below", "prob_above",
            "value_at_risk", "expected_shortfall"]
 
 _Z = 1.959963984540054
@@ -90,23 +90,35 @@ def _weighted_quantile(sorted_x: np.ndarray, cum: np.ndarray, p: float) -> float
 
 def quantile(x, p: float, weights=None) -> Estimate:
     """The p-quantile and its order-statistics standard error."""
-    if not 0 < p < 1:
-        raise ValueError(f"p must be in (0, 1), got {p}")
+    return quantiles(x, [p], weights)[0]
+
+
+def quantiles(x, probs, weights=None) -> list[Estimate]:
+    """:func:`quantile` at each of ``probs``, sorting the draws once."""
+    for p in probs:
+        if not 0 < p < 1:
+            raise ValueError(f"p must be in (0, 1), got {p}")
     x, w = _clean(x, weights)
     if w is None:
         x = np.sort(x)
         n = x.size
-        half = _Z * np.sqrt(n * p * (1 - p))
-        j = int(np.clip(np.floor(n * p - half), 0, n - 1))
-        k = int(np.clip(np.ceil(n * p + half), 0, n - 1))
-        return Estimate(float(np.quantile(x, p)), float((x[k] - x[j]) / (2 * _Z)))
+        out = []
+        for p in probs:
+            half = _Z * np.sqrt(n * p * (1 - p))
+            j = int(np.clip(np.floor(n * p - half), 0, n - 1))
+            k = int(np.clip(np.ceil(n * p + half), 0, n - 1))
+            out.append(Estimate(float(np.quantile(x, p, method="linear")), float((x[k] - x[j]) / (2 * _Z))))
+        return out
     order = np.argsort(x)
     xs, ws = x[order], w[order]
     cum = np.cumsum(ws) - ws / 2
     n = effective_sample_size(w)
-    half = _Z * np.sqrt(p * (1 - p) / n)
-    lo, hi = _weighted_quantile(xs, cum, max(p - half, 0.0)), _weighted_quantile(xs, cum, min(p + half, 1.0))
-    return Estimate(_weighted_quantile(xs, cum, p), float((hi - lo) / (2 * _Z)))
+    out = []
+    for p in probs:
+        half = _Z * np.sqrt(p * (1 - p) / n)
+        lo, hi = _weighted_quantile(xs, cum, max(p - half, 0.0)), _weighted_quantile(xs, cum, min(p + half, 1.0))
+        out.append(Estimate(_weighted_quantile(xs, cum, p), float((hi - lo) / (2 * _Z))))
+    return out
 
 
 def prob_below(x, threshold: float, weights=None) -> Estimate:

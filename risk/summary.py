@@ -46,7 +46,7 @@ def quantile_table(
     for var in variables:
         for year in years:
             x = ds[var].sel(year=year).values
-            rows[(var, year)] = np.array([metrics.quantile(x, p, w).value for p in probs])
+            rows[(var, year)] = np.array([q.value for q in metrics.quantiles(x, probs, w)])
     names = [f"P{100 * p:g}" for p in probs]
     index = pd.MultiIndex.from_tuples(list(rows), names=["variable", "year"])
     return pd.DataFrame(np.array(list(rows.values())), index=index, columns=names)
