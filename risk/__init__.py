@@ -3,14 +3,16 @@
 The flow: scenario file -> :func:`load_scenario` -> :func:`simulate` -> xarray Dataset
 (draw x year) -> :func:`save_run` / :func:`load_run`.
 
-The names below are imported when first used, so that a command that only reads a scenario
-(``risk validate``) does not pay for xarray, dask and scipy.stats.
+xarray, dask and scipy.stats are imported where a run or a file needs them, so that a
+command that only reads a scenario (``risk validate``) does not pay for them; ``load_run``,
+``save_run`` and the scenario names are imported when first used.
 """
 
 from importlib import import_module
 
 from ._version import __version__
 from .errors import DataError, ScenarioError
+from .simulate import simulate  # the function, not the module of the same name
 
 __all__ = [
     "__version__",
@@ -26,7 +28,7 @@ __all__ = [
 
 _LAZY = {
     "Scenario": "scenario", "load_scenario": "scenario", "scenario_from_dict": "scenario",
-    "simulate": "simulate", "load_run": "io", "save_run": "io",
+    "load_run": "io", "save_run": "io",
 }
 
 

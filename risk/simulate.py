@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable
-
-import xarray as xr
+from typing import TYPE_CHECKING, Callable
 
 from .errors import Problem, ScenarioError
 from .mixture import ScenarioSet, is_scenario_set, load_scenario_set, simulate_set
 from .run import DEFAULT_CHUNK, check_run_options, run_local, run_settings
 from .scenario import Scenario, load_scenario
+
+if TYPE_CHECKING:
+    import xarray as xr
 
 __all__ = ["simulate", "DEFAULT_CHUNK"]
 
