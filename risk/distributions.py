@@ -216,8 +216,8 @@ class TabulatedPPF:
         ratio = tail / cells  # a power of 2: every bound below is exact
         body, level = cells - 2 * tail, cells - tail  # cells in the body and in a tail level
         scaled = u * cells
-        cell = np.fmin(np.fmax(np.floor(scaled), tail), cells - tail - 1)  # a NaN takes a cell and stays NaN
-        j = (cell - tail).astype(np.intp)
+        cell = np.clip(scaled.astype(np.intp), tail, cells - tail - 1)  # floor for u >= 0; a NaN takes a cell and stays NaN
+        j = cell - tail
         s = scaled - cell
         ends = np.flatnonzero((u < ratio) | (u >= 1.0 - ratio))
         exact = ends[:0]
@@ -242,7 +242,8 @@ class TabulatedPPF:
             j[ends[~left]], s[ends[~left]] = jj[~left], ss[~left]
             exact = ends[left]
         x = u[exact]  # read before out is written: out may be u
-        out[...] = coef[0, j] + s * (coef[1, j] + s * (coef[2, j] + s * coef[3, j]))
+        a, b, c, d = (coef[k].take(j) for k in range(4))
+        out[...] = a + s * (b + s * (c + s * d))
         if exact.size:  # beyond the last level: the exact function
             out[exact] = self.ppf(x)
 

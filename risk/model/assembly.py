@@ -48,16 +48,18 @@ Vintages = namedtuple("Vintages", ["N", "I", "J", "I_cf", "U", "W_c", "W_s", "W_
 
 def vintages(p, b: BaseData, horizon: int) -> Vintages:
     """Zeroed vintages for the draws of ``p``: a column per calendar year from the first history
-    year to the horizon, a row of weights per age up to the longest life of the draws."""
+    year to the horizon, a row of weights per age up to the longest life of the draws (one
+    column of weights when every draw has the same life: they broadcast)."""
     n = len(p.capex_growth_first)
-
-    def ages(life):
-        return int(np.max(life)) + 1
-
     cols, acols = len(b.market) + horizon, len(b.aws_capex) + horizon
-    return Vintages(*(np.zeros((size, n)) for size in (
-        cols, acols, acols, acols, acols,
-        ages(p.compute_accelerator_life), ages(p.aws_server_life), ages(p.aws_other_life))))
+    weights = [np.zeros((int(np.max(life)) + 1, len(life))) for life in (
+        _common(p.compute_accelerator_life), _common(p.aws_server_life), _common(p.aws_other_life))]
+    return Vintages(np.zeros((cols, n)), *(np.zeros((acols, n)) for _ in "IJCU"), *weights)
+
+
+def _common(life):
+    """``life`` itself, or its first value alone when every draw has that life. [yr]"""
+    return life[:1] if np.all(life == life[0]) else life
 
 
 def base_year(p, b: BaseData, horizon: int):
@@ -84,11 +86,11 @@ def base_year(p, b: BaseData, horizon: int):
     L_s, L_o, R_ai0 = p.aws_server_life, p.aws_other_life, p.aws_ai_revenue_start
     v = vintages(p, b, horizon)
     for age in range(v.W_c.shape[0]):  # weights by age, from age 0
-        v.W_c[age] = compute.life_weight(age, p.compute_accelerator_life)
+        v.W_c[age] = compute.life_weight(age, _common(p.compute_accelerator_life))
     for age in range(v.W_s.shape[0]):
-        v.W_s[age] = aws.half_year_weight(age, L_s)
+        v.W_s[age] = aws.half_year_weight(age, _common(L_s))
     for age in range(v.W_o.shape[0]):
-        v.W_o[age] = aws.half_year_weight(age, L_o)
+        v.W_o[age] = aws.half_year_weight(age, _common(L_o))
 
     k0 = b.market[col0] / C0
     M = k0 * C0
