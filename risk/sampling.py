@@ -288,7 +288,12 @@ def sample_shocks(seed: int, horizon: int, start: int, stop: int, out: np.ndarra
         for b, lo, hi in _blocks(start, stop):
             rng = generator(seed, *shock_key(name, b))
             if hi - lo == BLOCK == n:  # the rows are this block: drawn in place
-                (rng.random if name == "digestion" else rng.standard_normal)(out=arr.reshape(-1))
+                if name == "digestion":
+                    rng.random(out=arr.reshape(-1))
+                else:
+                    from .fills import normals_into  # numpy's numbers, compiled: see risk/fills.py
+
+                    normals_into(rng, arr.reshape(-1))
             else:
                 draw = rng.random if name == "digestion" else rng.standard_normal
                 at = b * BLOCK + lo - start

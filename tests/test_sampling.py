@@ -162,3 +162,32 @@ def test_a_buffer_the_uniforms_cannot_be_drawn_into_is_refused(base_scenario):
     with pytest.raises(ValueError, match="C-contiguous float64"):
         parameter_matrix(base_scenario.parameters, BLOCK, 6, "mc", rows=(0, BLOCK), order=list(PARAMETERS), out=strided,
                          threads=False)
+
+
+@pytest.mark.parametrize("seed", [0, 7, 2**40 + 3])
+def test_compiled_normals_are_numpys_numbers(seed):
+    """The compiled fill draws numpy's own numbers: a million normals reach the ziggurat's rare
+    paths (its wedges and the tail beyond 3.65), and the generator goes on from the same state."""
+    from risk.fills import normals_into
+    from risk.sampling import generator
+
+    mine, theirs = generator(seed, 1), generator(seed, 1)
+    got, want = np.empty(1 << 20), np.empty(1 << 20)
+    normals_into(mine, got)
+    theirs.standard_normal(out=want)
+    np.testing.assert_array_equal(got, want)
+    assert np.abs(got).max() > 3.65
+    assert mine.random() == theirs.random()
+
+
+def test_small_runs_do_not_import_numba():
+    """Commands on small runs start without numba: it is imported for whole blocks of shocks only."""
+    import subprocess
+    import sys
+
+    code = ("import sys, risk; risk.simulate('scenarios/base.yaml', draws=500, sampling='mc'); "
+            "print('numba' in sys.modules)")
+    from conftest import ROOT
+
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert out.stdout.strip() == "False", out.stderr[-2000:]
