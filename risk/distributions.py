@@ -251,17 +251,38 @@ class TabulatedPPF:
 @functools.lru_cache(maxsize=256)
 def _table(kind: str, args: tuple[float, ...]) -> TabulatedPPF | None:
     """Cached :class:`TabulatedPPF` of a scipy distribution, or None if it fails its check."""
+    ppf, pdf = _exact(kind, args)
+    try:
+        return TabulatedPPF(ppf, pdf)
+    except ValueError:
+        return None
+
+
+def _exact(kind: str, args: tuple[float, ...]):
+    """The exact inverse CDF and density of ``scipy.stats.<kind>(*args)``.
+
+    For the beta (and so the PERT) they come from ``scipy.special`` directly: the same
+    ``betaincinv`` scipy.stats calls, without its per-call argument checks, and the density
+    z^(a-1)·(1-z)^(b-1)/B(a, b) in logs; a run of beta and PERT parameters then never imports
+    scipy.stats (half a second in every process).
+    """
+    if kind == "beta":
+        a, b, loc, scale = args
+
+        def ppf(q):
+            return loc + scale * special.betaincinv(a, b, q)
+
+        def pdf(x):
+            z = (np.asarray(x, dtype=float) - loc) / scale
+            with np.errstate(divide="ignore", invalid="ignore"):
+                log = special.xlogy(a - 1.0, z) + special.xlog1py(b - 1.0, -z) - special.betaln(a, b)
+            return np.where((z >= 0) & (z <= 1), np.exp(log), 0.0) / scale
+
+        return ppf, pdf
     from scipy import stats
 
     frozen = getattr(stats, kind)(*args)
-    ppf = frozen.ppf
-    if kind == "beta":  # the same function without scipy's per-call argument checks (tails, chunk by chunk)
-        a, b, loc, scale = args
-        ppf = lambda q: loc + scale * special.betaincinv(a, b, q)  # noqa: E731
-    try:
-        return TabulatedPPF(ppf, frozen.pdf)
-    except ValueError:
-        return None
+    return frozen.ppf, frozen.pdf
 
 
 class Distribution(BaseModel):
@@ -554,8 +575,8 @@ class Pert(_Tabulated, _ModeBounded):
             raise ValueError(f"shape must be > 0, got {self.shape}")
 
     def _table_spec(self):
-        a, b = self._frozen_once().args
-        return "beta", (a, b, self.min, self.max - self.min)
+        a, m, b, lam = self.min, self.mode, self.max, self.shape
+        return "beta", (1 + lam * (m - a) / (b - a), 1 + lam * (b - m) / (b - a), a, b - a)
 
 
 class Beta(_Tabulated, Distribution):
@@ -717,10 +738,9 @@ class Bernoulli(Distribution):
 
 def _tabulated(kind: str, args: tuple[float, ...], u) -> np.ndarray:
     """The inverse CDF of ``stats.<kind>(*args)`` at ``u``, from its table where it has one."""
-    from scipy import stats
-
-    table = _table(kind, tuple(float(a) for a in args))
-    return getattr(stats, kind)(*args).ppf(u) if table is None else table(u)
+    args = tuple(float(a) for a in args)
+    table = _table(kind, args)
+    return _exact(kind, args)[0](u) if table is None else table(u)
 
 
 DISTRIBUTIONS = {c.model_fields["dist"].annotation.__args__[0]: c for c in
