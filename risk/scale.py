@@ -47,8 +47,7 @@ def bytes_per_draw(scenario: Scenario, dtype: str = "float32") -> int:
     return size * (len(OUTPUTS) * years + len(scenario.parameters) + len(CALIBRATED))
 
 
-#: Memory a process holds before any run: the interpreter, numpy, scipy, xarray, dask and the
-#: compiled model. [bytes]
+#: Memory a process holds before any run: the interpreter, numpy, scipy, xarray and dask. [bytes]
 PROCESS_BASE = 400_000_000
 
 

@@ -6,8 +6,8 @@ arrays over a chunk's draws, and stores each year's outputs in the run's :class:
 Each draw's numbers depend only on its own parameters and shocks, so they are the same,
 bit for bit, whatever the chunking, threads or workers (tests/test_reference.py).
 
-There is no second, compiled copy of the model: docs/model.md ("Engine") gives the
-measurements behind that choice.
+There is no second, compiled copy of the model: docs/model.md ("Why numpy, and no compiled
+copy") gives the measurements behind that choice.
 """
 
 from __future__ import annotations
