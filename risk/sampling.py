@@ -291,7 +291,7 @@ def sample_shocks(seed: int, horizon: int, start: int, stop: int, out: np.ndarra
                 if name == "digestion":
                     rng.random(out=arr.reshape(-1))
                 else:
-                    from .fills import normals_into  # numpy's numbers, compiled: see risk/fills.py
+                    from .compiled import normals_into  # numpy's numbers, compiled: see risk/compiled.py
 
                     normals_into(rng, arr.reshape(-1))
             else:

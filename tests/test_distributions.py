@@ -151,3 +151,28 @@ def test_ppf_into_is_ppf_bitwise_also_in_place(spec):
     same = u.copy()
     d.ppf_into(same, same)
     np.testing.assert_array_equal(same, want)
+
+
+@pytest.mark.parametrize("frozen", [stats.beta(4.111, 1.889), stats.beta(0.5, 0.5), stats.beta(16.35, 38.9),
+                                    stats.truncnorm(-2.1, np.inf, 0.17, 0.079)])
+def test_tabulated_ppf_compiled_for_whole_blocks_gives_numpys_numbers(frozen):
+    """A whole block of draws is evaluated by the compiled loop (risk.compiled.hermite_into),
+    fewer by numpy: the same bits, body, both tail levels, the exact far tails, the ends and
+    NaN included, in place or not; so a run's numbers do not depend on its chunking."""
+    from risk.streams import BLOCK
+
+    table = TabulatedPPF(frozen.ppf, frozen.pdf)
+    rng = np.random.default_rng(11)
+    u = rng.random(2 * BLOCK)
+    u[:12] = [0.0, 2.0**-22, 1e-9, 2.0**-21, 3e-5, 2.0**-7, 1 - 2.0**-7, 1 - 3e-5, 1 - 2.0**-21, 1 - 1e-12, 0.5, np.nan]
+    u[12:2000] = rng.uniform(2.0**-22, 2.0**-6, 1988)
+    u[2000:4000] = 1 - rng.uniform(2.0**-22, 2.0**-6, 2000)
+    whole = np.empty_like(u)
+    table.into(u, whole)  # compiled
+    pieces = np.empty_like(u)
+    for lo in range(0, u.size, 1000):  # numpy
+        table.into(u[lo:lo + 1000], pieces[lo:lo + 1000])
+    np.testing.assert_array_equal(whole, pieces)
+    same = u.copy()
+    table.into(same, same)
+    np.testing.assert_array_equal(same, whole)

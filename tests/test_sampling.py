@@ -168,7 +168,7 @@ def test_a_buffer_the_uniforms_cannot_be_drawn_into_is_refused(base_scenario):
 def test_compiled_normals_are_numpys_numbers(seed):
     """The compiled fill draws numpy's own numbers: a million normals reach the ziggurat's rare
     paths (its wedges and the tail beyond 3.65), and the generator goes on from the same state."""
-    from risk.fills import normals_into
+    from risk.compiled import normals_into
     from risk.sampling import generator
 
     mine, theirs = generator(seed, 1), generator(seed, 1)

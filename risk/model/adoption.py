@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import numpy as np
-
-
-def logistic(x):
-    """Λ(x) = 1 / (1 + exp(-x)). [1]"""
-    return 1.0 / (1.0 + np.exp(-x))
+from scipy.special import expit as logistic  # Λ(x) = 1 / (1 + exp(-x)). [1]
 
 
 def s_curve_anchor(base_year, midpoint, steepness):
