@@ -230,7 +230,8 @@ class TabulatedPPF:
         ratio = tail / cells  # a power of 2: every bound below is exact
         body, level = cells - 2 * tail, cells - tail  # cells in the body and in a tail level
         scaled = u * cells
-        cell = np.clip(scaled.astype(np.intp), tail, cells - tail - 1)  # floor for u >= 0; a NaN takes a cell and stays NaN
+        with np.errstate(invalid="ignore"):  # a NaN takes some cell and stays NaN
+            cell = np.clip(scaled.astype(np.intp), tail, cells - tail - 1)  # floor, for u >= 0
         j = cell - tail
         s = scaled - cell
         ends = np.flatnonzero((u < ratio) | (u >= 1.0 - ratio))
