@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from . import __version__
 from .errors import DataError, ScenarioError
@@ -25,8 +26,10 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     help="Monte Carlo scenarios of NVIDIA's and AWS's margins as hyperscalers move to their own chips.",
 )
-out = Console()
-err = Console(stderr=True)
+# markup off: whatever the tool prints (messages, values, names, table cells) is printed as
+# written; brackets such as "[lo, hi]" or "[nan, 0.4]" are text, never style tags
+out = Console(markup=False)
+err = Console(stderr=True, markup=False)
 
 #: Runs with at least this many draws show a progress bar.
 PROGRESS_FROM = 200_000
@@ -46,8 +49,13 @@ def _table(**kw) -> Table:
 
 
 def _fail(e: Exception) -> None:
-    err.print(f"[bold red]error:[/] {e}", highlight=False, markup=True, soft_wrap=True)
+    err.print(_tagged("error:", "bold red", e), highlight=False, soft_wrap=True)
     raise typer.Exit(2)
+
+
+def _tagged(tag: str, style: str, message) -> Text:
+    """``tag`` in ``style``, then ``message`` as written."""
+    return Text.assemble((tag, style), " ", str(message))
 
 
 def _version(value: bool):
@@ -104,18 +112,18 @@ def validate(scenarios: list[Path] = typer.Argument(..., help="Scenario files to
             if path.is_file() and is_scenario_set(path):
                 sset = load_scenario_set(path)
                 members = ", ".join(f"{m.name} {m.weight:.0%}" for m in sset.members)
-                out.print(f"[green]ok[/] {path}: scenario set '{sset.name}' of {members}; hash {sset.hash[:12]}",
+                out.print(_tagged("ok", "green", f"{path}: scenario set '{sset.name}' of {members}; hash {sset.hash[:12]}"),
                           highlight=False, soft_wrap=True)
                 continue
             sc = load_scenario(path)
         except ScenarioError as e:
-            err.print(f"[bold red]invalid:[/] {e}", highlight=False, soft_wrap=True)
+            err.print(_tagged("invalid:", "bold red", e), highlight=False, soft_wrap=True)
             failed = True
             continue
         n_random = sum(not d.is_fixed for d in sc.parameters.values())
-        out.print(
-            f"[green]ok[/] {path}: scenario '{sc.name}', {len(sc.parameters)} parameters ({n_random} uncertain), "
-            f"{sc.settings.horizon} years from {sc.settings.base_year}, hash {sc.hash[:12]}",
+        out.print(_tagged(
+            "ok", "green", f"{path}: scenario '{sc.name}', {len(sc.parameters)} parameters ({n_random} uncertain), "
+                           f"{sc.settings.horizon} years from {sc.settings.base_year}, hash {sc.hash[:12]}"),
             highlight=False, soft_wrap=True,
         )
     if failed:
@@ -287,7 +295,7 @@ def scenarios(folder: Path = typer.Argument(Path("scenarios"), help="Folder of s
         try:
             doc, _ = read_yaml(f)
         except ScenarioError as e:
-            table.add_row(f.name, "[red]unreadable[/]", "", str(e.problems[0].message))
+            table.add_row(f.name, Text("unreadable", style="red"), "", str(e.problems[0].message))
             continue
         kind = f"set of {len(doc['scenarios'])}" if isinstance(doc.get("scenarios"), dict) else "scenario"
         table.add_row(str(doc.get("name", f.stem)), kind, str(doc.get("extends", "")), str(doc.get("description", "")))
@@ -511,7 +519,7 @@ def update_cmd(
         except UpdateError as e:
             _fail(e)
     for w in caught:
-        err.print(f"[yellow]warning:[/] {w.message}", highlight=False, soft_wrap=True)
+        err.print(_tagged("warning:", "yellow", w.message), highlight=False, soft_wrap=True)
     out.print(f"effective sample size {u.ess:,.0f} of {ds.sizes['draw']:,} draws"
               + (" (resampled to equal weights)" if resample else ""), highlight=False)
     table = _table(title="what the observations taught: parameters before and after", title_justify="left")

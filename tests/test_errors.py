@@ -178,3 +178,24 @@ def test_non_numeric_data_value(tmp_path, base_doc):
     (tmp_path / "s.yaml").write_text(yaml.safe_dump(base_doc))
     with pytest.raises(DataError, match=r"actuals.csv: row \d+ \(aws_revenue\): value 'n/a' is not a number"):
         risk.simulate(tmp_path / "s.yaml", draws=10)
+
+
+def test_messages_keep_their_brackets(tmp_path, base_doc):
+    """The command line prints messages as written: bracketed text ([lo, hi], [nan, 0.4], units
+    such as [yr]) is text, never taken for style markup and dropped."""
+    from typer.testing import CliRunner
+
+    from risk.cli import app
+
+    doc = edit(base_doc, "pricing.elasticity", {"dist": "uniform", "ci90": [float("nan"), 0.4], "source": "t", "note": "t"})
+    bad = write(tmp_path, doc)
+    with pytest.raises(ScenarioError) as info:
+        risk.load_scenario(bad)
+    wanted = str(info.value)
+    assert "[" in wanted
+    for command in (["validate", str(bad)], ["run", str(bad), "--draws", "10"]):
+        result = CliRunner().invoke(app, command)
+        assert result.exit_code == 2
+        printed = " ".join(result.output.split())
+        for line in wanted.splitlines()[1:]:
+            assert " ".join(line.split()) in printed, (line, printed)
