@@ -304,16 +304,16 @@ def scenarios(folder: Path = typer.Argument(Path("scenarios"), help="Folder of s
 
 @app.command()
 def compare(
-    runs: list[Path] = typer.Argument(..., help="Two or more saved runs (NetCDF); the first is the reference."),
+    runs: list[Path] = typer.Argument(..., help="Two or more saved runs (.nc or .zarr); the first is the reference."),
     year: Optional[list[int]] = typer.Option(None, "--year", help="Years to compare (default: first projected, 2028, 2030, horizon)."),
 ):
     """Key quantiles and threshold probabilities side by side, differences with Monte Carlo errors, and what changed."""
-    from .compare import compare_runs, scenario_diff
+    from .compare import compare_runs, scenario_diff, unique_names
 
     if len(runs) < 2:
         _fail(ScenarioError("compare", [_problem_of([str(r) for r in runs], "give two or more runs")]))
     loaded = [_load_run(r) for r in runs]
-    names = [r.stem for r in runs]
+    names = unique_names([r.stem for r in runs])
     result = compare_runs(loaded, names=names, years=year)
     for var in result.index.get_level_values(0).unique():
         table = _table(title=var, title_justify="left")
@@ -341,11 +341,12 @@ def compare(
 
 
 def _load_run(path: Path):
-    from .io import load_run
+    from .io import RunFileError, load_run
 
-    if not path.is_file():
-        _fail(ScenarioError(str(path), [_problem_of(str(path), "no such run file")]))
-    return load_run(path)
+    try:
+        return load_run(path)
+    except RunFileError as e:
+        _fail(e)
 
 
 def _estimates_table(title: str, df, value_fmt="{:.3f}") -> Table:
@@ -360,7 +361,7 @@ def _estimates_table(title: str, df, value_fmt="{:.3f}") -> Table:
 
 @app.command()
 def analyze(
-    run_file: Path = typer.Argument(..., help="A saved run (NetCDF)."),
+    run_file: Path = typer.Argument(..., help="A saved run (.nc file or .zarr folder)."),
     variable: Optional[list[str]] = typer.Option(None, "--variable", "-v", help="Output variables (default: the key margins)."),
     year: Optional[list[int]] = typer.Option(None, "--year", help="Years (default: first projected, 2028, 2030, horizon)."),
     level: float = typer.Option(0.95, "--level", help="Confidence level of VaR and expected shortfall."),
@@ -461,7 +462,7 @@ def stress(
 
 @app.command("reverse-stress")
 def reverse_stress_cmd(
-    run_file: Path = typer.Argument(..., help="A saved run (NetCDF)."),
+    run_file: Path = typer.Argument(..., help="A saved run (.nc file or .zarr folder)."),
     event: str = typer.Option(..., "--event", "-e", help="For example 'nvda_gross_margin[2030] < 0.60' (conditions joined by 'and')."),
     top: int = typer.Option(8, "--top", help="Parameters to show."),
 ):
@@ -495,7 +496,7 @@ def reverse_stress_cmd(
 
 @app.command("update")
 def update_cmd(
-    run_file: Path = typer.Argument(..., help="A saved run (NetCDF)."),
+    run_file: Path = typer.Argument(..., help="A saved run (.nc file or .zarr folder)."),
     observe: list[str] = typer.Option(..., "--observe", help="VARIABLE[YEAR] = VALUE +- SD, repeatable; e.g. 'nvda_gross_margin[2026] = 0.72 +- 0.01'."),
     out_file: Path = typer.Option(..., "--out", "-o", help="Write the updated run here."),
     min_ess: float = typer.Option(100, "--min-ess", help="Refuse below this effective sample size."),
@@ -572,7 +573,7 @@ def hindcast(
 
 @app.command()
 def report(
-    runs: list[Path] = typer.Argument(..., help="One or more saved runs (NetCDF)."),
+    runs: list[Path] = typer.Argument(..., help="One or more saved runs (.nc or .zarr)."),
     out_file: Path = typer.Option(Path("report.pdf"), "--out", "-o", help="report.pdf or report.html."),
     event: str = typer.Option("nvda_gross_margin[2030] < 0.60", "--event", "-e", help="Tail event of the reverse-stress summary."),
     year: int = typer.Option(2030, "--year", help="Target year of the distribution and sensitivity charts."),

@@ -12,7 +12,7 @@ import xarray as xr
 from . import metrics
 from .summary import KEY_MARGINS, summary_years
 
-__all__ = ["DEFAULT_THRESHOLDS", "compare_runs", "scenario_diff", "run_label"]
+__all__ = ["DEFAULT_THRESHOLDS", "compare_runs", "scenario_diff", "run_label", "unique_names"]
 
 #: Thresholds whose downside probabilities a comparison reports, by variable. [1]
 DEFAULT_THRESHOLDS = {"nvda_gross_margin": 0.65, "nvda_operating_margin": 0.55, "aws_operating_margin": 0.30}
@@ -30,6 +30,12 @@ def _stats(x: np.ndarray, probs, threshold, weights=None) -> dict[str, metrics.E
     if threshold is not None:
         out[f"P(< {threshold:g})"] = metrics.prob_below(x, threshold, weights)
     return out
+
+
+def unique_names(names: Sequence[str]) -> list[str]:
+    """``names``, numbered ``name #i`` when any repeats (two runs of one scenario, say)."""
+    names = list(names)
+    return [f"{n} #{i + 1}" for i, n in enumerate(names)] if len(set(names)) < len(names) else names
 
 
 def compare_runs(
@@ -53,9 +59,7 @@ def compare_runs(
     """
     if len(runs) < 1:
         raise ValueError("give at least one run")
-    names = list(names) if names is not None else [ds.attrs.get("scenario", f"run{i}") for i, ds in enumerate(runs)]
-    if len(set(names)) < len(names):
-        names = [f"{n} #{i + 1}" for i, n in enumerate(names)]
+    names = unique_names(list(names) if names is not None else [ds.attrs.get("scenario", f"run{i}") for i, ds in enumerate(runs)])
     years = list(years) if years is not None else summary_years(runs[0])
     rows = {}
     for var in variables:

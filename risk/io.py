@@ -1,4 +1,6 @@
-"""Saving and loading runs as NetCDF (HDF5 via h5netcdf). Writes are atomic."""
+"""Saving and loading runs as NetCDF (HDF5 via h5netcdf) or Zarr. Writes are atomic; every run
+read goes through one gate (:func:`load_run`) that refuses, with a message, what is not a
+usable run."""
 
 from __future__ import annotations
 
@@ -8,7 +10,9 @@ from pathlib import Path
 
 import xarray as xr
 
-__all__ = ["save_run", "load_run", "atomic_path"]
+from .errors import Problem, ScenarioError
+
+__all__ = ["save_run", "load_run", "check_run", "RunFileError", "atomic_path"]
 
 
 class atomic_path:
@@ -66,9 +70,71 @@ def save_run(ds: xr.Dataset, path: str | Path) -> Path:
 
 
 def load_run(path: str | Path) -> xr.Dataset:
-    """Load a run saved by :func:`save_run` fully into memory (``.nc`` or ``.zarr``); ``ds.risk`` works on it."""
+    """Load a run saved by :func:`save_run` fully into memory (a ``.nc`` file or a ``.zarr`` folder).
+
+    Every run file goes through this gate: ``ds.risk`` works on what it returns.
+
+    Raises
+    ------
+    RunFileError
+        Naming the file and what is wrong with it: missing, not a NetCDF or Zarr run, not
+        readable (truncated, empty, corrupted), not a run of this tool, without draws, or
+        with weights that are not finite and non-negative with a positive sum.
+    """
     from . import accessor  # noqa: F401  (registers ds.risk)
 
-    if Path(path).suffix == ".zarr":
-        return xr.open_zarr(path).load()
-    return xr.load_dataset(path, engine="h5netcdf")
+    path = Path(path)
+    if path.suffix == ".zarr":
+        if not path.is_dir():
+            raise RunFileError(path, "no such run folder (a Zarr run is a folder ending in .zarr)")
+        opener, kind = (lambda: xr.open_zarr(path).load()), "Zarr"
+    else:
+        if not path.exists():
+            raise RunFileError(path, "no such run file")
+        if not path.is_file():
+            raise RunFileError(path, "is not a file; a run is a .nc file or a .zarr folder")
+        opener, kind = (lambda: xr.load_dataset(path, engine="h5netcdf")), "NetCDF"
+    try:
+        ds = opener()
+    except Exception as e:  # noqa: BLE001 - every backend failure means the same to the user
+        reason = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise RunFileError(path, f"cannot be read as a {kind} run ({type(e).__name__}: {reason[:200]}); "
+                                 "it may be truncated, empty or not a run") from None
+    check_run(ds, path)
+    return ds
+
+
+#: What every run of this tool carries.
+RUN_DIMS = ("draw", "year")
+RUN_ATTRS = ("risk_version", "scenario", "scenario_hash", "seed", "base_year")
+
+
+def check_run(ds: xr.Dataset, path: str | Path = "<run>") -> None:
+    """Refuse a Dataset that is not a usable run of this tool (:class:`RunFileError`)."""
+    from .glossary import OUTPUTS
+
+    missing_dims = [d for d in RUN_DIMS if d not in ds.dims]
+    missing_attrs = [a for a in RUN_ATTRS if a not in ds.attrs]
+    if missing_dims or missing_attrs:
+        what = ", ".join([*(f"dimension '{d}'" for d in missing_dims), *(f"attribute '{a}'" for a in missing_attrs)])
+        raise RunFileError(path, f"is not a run of risk: no {what}; write runs with risk run --out or risk.save_run")
+    if ds.sizes["draw"] == 0:
+        raise RunFileError(path, "has no draws")
+    absent = [name for name in OUTPUTS if name not in ds]
+    if absent:
+        raise RunFileError(path, f"lacks the output{'s' if len(absent) > 1 else ''} {', '.join(absent[:5])}"
+                                 f"{' ...' if len(absent) > 5 else ''}; it was written by another version or edited")
+    if "weight" in ds:
+        import numpy as np
+
+        w = ds["weight"].values
+        if not (np.isfinite(w).all() and (w >= 0).all() and w.sum() > 0):
+            raise RunFileError(path, "has weights that are not all finite and non-negative with a positive sum")
+
+
+class RunFileError(ScenarioError):
+    """A run file that cannot be used: names the file and what is wrong."""
+
+    def __init__(self, path, message: str):
+        self.source, self.problems = str(path), [Problem("", message)]
+        ValueError.__init__(self, f"{path}: {message}")
