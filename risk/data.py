@@ -17,10 +17,11 @@ import pandas as pd
 
 from .errors import DataError
 
-__all__ = ["read_actuals", "read_quarterly", "BaseData", "base_data"]
+__all__ = ["read_actuals", "read_quarterly", "known_on", "BaseData", "base_data"]
 
 ACTUALS_COLUMNS = ("series", "year", "period", "value", "units", "tag", "source")
-QUARTERLY_COLUMNS = ("series", "period", "calendar_end", "value", "units", "tag", "source")
+QUARTERLY_COLUMNS = ("series", "period", "calendar_quarter", "calendar_end", "published", "value", "units", "kind", "tag",
+                     "source")
 
 
 def _read(path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
@@ -65,9 +66,102 @@ def read_actuals(data_dir: str | Path) -> pd.DataFrame:
     return df
 
 
+#: Values of the columns of ``quarterly.csv`` that take one of a few.
+QUARTERLY_KINDS = ("reported", "guidance")
+TAGS = ("V", "D", "R")
+QUARTERLY_UNITS = ("USD bn", "1")
+#: Ratio series checked against their reported year as averages weighted by another series.
+RATIO_WEIGHTS = {"nvda_gross_margin": "nvda_revenue"}
+#: How far four reported quarters may sit from their reported year (relative).
+YEAR_TOLERANCE = 0.005
+
+
 def read_quarterly(data_dir: str | Path) -> pd.DataFrame:
-    """Read ``quarterly.csv`` (reported quarters and guidance after the base year)."""
-    return _read(Path(data_dir) / "quarterly.csv", QUARTERLY_COLUMNS)
+    """Read and check ``quarterly.csv``: reported quarters and guidance, with the date each was published.
+
+    One row per series and quarter (``kind`` reported) or per guidance given (``kind``
+    guidance: a quarter or a calendar year ahead, ``calendar_quarter`` ``2026Q2`` or
+    ``CY2026``). ``calendar_quarter`` is the calendar quarter a figure belongs to (NVIDIA's
+    fiscal quarter n of FY(Y+1) is calendar quarter n of Y); ``published``, the date it became
+    public; ``calendar_end`` and ``published`` are dates (YYYY-MM-DD), parsed.
+
+    Raises
+    ------
+    DataError
+        Naming the file and, for every problem, the row and column: a missing column, a value
+        that is not a finite number, a date, quarter, kind, tag or unit that is not one, a
+        duplicate row, a reported figure published before its quarter ended, or four
+        reported quarters that disagree with the year reported in ``actuals.csv`` by more
+        than :data:`YEAR_TOLERANCE`.
+    """
+    path = Path(data_dir) / "quarterly.csv"
+    df = _read(path, QUARTERLY_COLUMNS)
+    problems = []
+
+    def bad(row: int, column: str, message: str) -> None:
+        problems.append(f"row {row + 2} ({df.at[row, 'series']} {df.at[row, 'period']}), column {column}: {message}")
+
+    for column in ("calendar_end", "published"):
+        parsed = pd.to_datetime(df[column].str.strip(), format="%Y-%m-%d", errors="coerce")
+        for row in np.flatnonzero(parsed.isna()):
+            bad(row, column, f"{df.at[row, column]!r} is not a date YYYY-MM-DD")
+        df[column] = parsed
+    for column, allowed in (("kind", QUARTERLY_KINDS), ("tag", TAGS), ("units", QUARTERLY_UNITS)):
+        for row in np.flatnonzero(~df[column].isin(allowed)):
+            bad(row, column, f"{df.at[row, column]!r} is not one of {', '.join(allowed)}")
+    quarter = df["calendar_quarter"].str.fullmatch(r"\d{4}Q[1-4]")
+    year = df["calendar_quarter"].str.fullmatch(r"CY\d{4}")
+    for row in np.flatnonzero(~(quarter | (year & (df["kind"] == "guidance")))):
+        bad(row, "calendar_quarter", f"{df.at[row, 'calendar_quarter']!r} is not a calendar quarter such as 2026Q1"
+                                     " (or, for guidance of a whole year, CY2026)")
+    reported = df["kind"] == "reported"
+    early = reported & (df["published"] < df["calendar_end"])
+    for row in np.flatnonzero(early):
+        bad(row, "published", f"{df.at[row, 'published'].date()} is before the quarter ended ({df.at[row, 'calendar_end'].date()})")
+    keys = np.where(reported, "", df["published"].astype(str))
+    dup = df.assign(_key=keys).duplicated(["series", "calendar_quarter", "kind", "_key"], keep=False)
+    for (series, cq), rows in df[dup].groupby(["series", "calendar_quarter"]).groups.items():
+        rows = list(rows)
+        problems.append(f"rows {', '.join(str(r + 2) for r in rows)}: {series} {cq} appears {len(rows)} times; keep one")
+    if not problems:
+        problems += _year_problems(df[reported & quarter], Path(data_dir))
+    if problems:
+        raise DataError(f"{path}: {len(problems)} problem{'s' if len(problems) > 1 else ''}\n"
+                        + "\n".join(f"  - {p}" for p in problems))
+    return df
+
+
+def _year_problems(df: pd.DataFrame, data_dir: Path) -> list[str]:
+    """Reported quarters against the years of ``actuals.csv``: sums, and weighted means of ratios."""
+    if not (data_dir / "actuals.csv").is_file():
+        return []
+    annual = read_actuals(data_dir).set_index(["series", "year"])["value"]
+    df = df.assign(_year=df["calendar_quarter"].str[:4].astype(int))
+    problems = []
+    for (series, year), rows in df.groupby(["series", "_year"]):
+        if len(rows) != 4 or (series, year) not in annual.index:
+            continue
+        if series in RATIO_WEIGHTS:
+            weights = df[(df["series"] == RATIO_WEIGHTS[series]) & (df["_year"] == year)].set_index("calendar_quarter")["value"]
+            if len(weights) != 4:
+                continue
+            total, what = float((rows.set_index("calendar_quarter")["value"] * weights).sum() / weights.sum()), "average, weighted by " + RATIO_WEIGHTS[series] + ","
+        elif rows["units"].iloc[0] == "USD bn":
+            total, what = float(rows["value"].sum()), "sum"
+        else:
+            continue
+        reported = float(annual[(series, year)])
+        if abs(total - reported) > YEAR_TOLERANCE * abs(reported):
+            problems.append(
+                f"rows {', '.join(str(r + 2) for r in rows.index)} ({series} {year}Q1-Q4), column value: the quarters' "
+                f"{what} {total:.4g} is {abs(total / reported - 1):.1%} from the {reported:g} actuals.csv reports for {year}"
+                f" (at most {YEAR_TOLERANCE:.1%}); correct the quarter or the year")
+    return problems
+
+
+def known_on(quarterly: pd.DataFrame, date) -> pd.DataFrame:
+    """The rows of :func:`read_quarterly` published on or before ``date``: the data as known then."""
+    return quarterly[quarterly["published"] <= pd.Timestamp(date)]
 
 
 @dataclass(frozen=True)
