@@ -94,6 +94,27 @@ def _scenario(path: Path, sets: list[str] | None = None):
         _fail(e)
 
 
+def _check_out(path: Optional[Path], kind: str = "run") -> None:
+    """Refuse, before any work, an output path that would lose something or cannot be written."""
+    from .io import OutputError, check_output
+
+    if path is None:
+        return
+    try:
+        check_output(path, kind)
+    except OutputError as e:
+        _fail(e)
+
+
+def _save(ds, path: Path) -> None:
+    from .io import OutputError, save_run
+
+    try:
+        save_run(ds, path)
+    except OutputError as e:
+        _fail(e)
+
+
 def _problem_of(value, message):
     from .errors import Problem
 
@@ -136,7 +157,7 @@ def run(
     draws: Optional[int] = typer.Option(None, "--draws", "-n", help="Number of draws (default: the scenario's)."),
     seed: Optional[int] = typer.Option(None, "--seed", "-s", help="Random seed (default: the scenario's)."),
     sampling: Optional[str] = typer.Option(None, "--sampling", help="mc, lhs or sobol (default: the scenario's)."),
-    out_file: Optional[Path] = typer.Option(None, "--out", "-o", help="Write the run to this NetCDF file."),
+    out_file: Optional[Path] = typer.Option(None, "--out", "-o", help="Write the run here: a .nc file or a .zarr folder."),
     dtype: str = typer.Option("float32", "--dtype", help="Storage of outputs: float32 or float64."),
     set_: Optional[list[str]] = typer.Option(None, "--set", help="Override PATH=VALUE (YAML value), repeatable."),
     scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Run on dask: threads, processes, synchronous or tcp://host:port."),
@@ -144,11 +165,11 @@ def run(
     memory: Optional[str] = typer.Option(None, "--memory", help="Memory budget, e.g. 4GB: sizes the chunks; refuses runs that cannot fit."),
 ):
     """Simulate a scenario or scenario set; print P5/P50/P95 of the key margins; optionally save the run."""
-    from .io import save_run
     from .mixture import ScenarioSet
     from .simulate import simulate
     from .summary import quantile_table
 
+    _check_out(out_file)
     sc = _scenario(scenario, set_)
     n = draws if draws is not None else (sc.draws if isinstance(sc, ScenarioSet) else sc.settings.draws)
     if scheduler is not None or memory is not None:
@@ -182,7 +203,7 @@ def run(
     if ds.attrs.get("overrides", "{}") != "{}":
         out.print(f"overrides: {ds.attrs['overrides']}", highlight=False, soft_wrap=True)
     if out_file is not None:
-        save_run(ds, out_file)
+        _save(ds, out_file)
         out.print(f"wrote {out_file} (scenario hash {ds.attrs['scenario_hash'][:12]}, risk {__version__})",
                   highlight=False, soft_wrap=True)
 
@@ -194,7 +215,6 @@ def _run_dask(sc, draws, seed, sampling, out_file, dtype, scheduler, chunk_size,
     import dask
     import xarray as xr
 
-    from .io import save_run
     from .mixture import ScenarioSet
     from .sampling import BLOCK
     from .scale import check_memory, chunk_for_memory, parse_memory
@@ -230,7 +250,7 @@ def _run_dask(sc, draws, seed, sampling, out_file, dtype, scheduler, chunk_size,
         ctx = dask.config.set(scheduler=scheduler or "threads")
     with ctx if isinstance(ctx, contextlib.AbstractContextManager) else contextlib.nullcontext():
         if out_file is not None:
-            save_run(ds, out_file)
+            _save(ds, out_file)
             view = xr.open_zarr(out_file) if out_file.suffix == ".zarr" else xr.open_dataset(out_file, engine="h5netcdf")
         else:
             view = ds.compute()
@@ -506,10 +526,10 @@ def update_cmd(
     """Reweight a run's draws by new reported figures; show what they taught and save the updated run."""
     import warnings as _warnings
 
-    from .io import save_run
     from .summary import quantile_table
     from .update import UpdateError, update
 
+    _check_out(out_file)
     ds = _load_run(run_file)
     with _warnings.catch_warnings(record=True) as caught:
         _warnings.simplefilter("always")
@@ -538,7 +558,7 @@ def update_cmd(
         b = before.loc[(var, year)]
         table.add_row(var, str(year), *(f"{b[c]:.1%} -> {row[c]:.1%}" for c in ("P5", "P50", "P95")))
     out.print(table)
-    save_run(u.run, out_file)
+    _save(u.run, out_file)
     out.print(f"wrote {out_file}", highlight=False, soft_wrap=True)
 
 
@@ -553,6 +573,7 @@ def hindcast(
     from .hindcast import hindcast as run_hindcast
     from .hindcast import to_markdown, write_markdown
 
+    _check_out(out_file, "file")
     try:
         table, ds = run_hindcast(scenario, draws=draws, seed=seed)
     except (ScenarioError, DataError) as e:
@@ -584,6 +605,7 @@ def report(
     from .hindcast import hindcast as run_hindcast
     from .report import build_report
 
+    _check_out(out_file, "file")
     loaded = [_load_run(r) for r in runs]
     hc = None
     if hindcast_scenario is not None and hindcast_scenario.is_file():

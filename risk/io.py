@@ -1,10 +1,22 @@
-"""Saving and loading runs as NetCDF (HDF5 via h5netcdf) or Zarr. Writes are atomic; every run
-read goes through one gate (:func:`load_run`) that refuses, with a message, what is not a
-usable run."""
+"""Saving and loading runs as NetCDF (HDF5 via h5netcdf) or Zarr.
+
+Nothing the user had is lost: an output path is checked before any work (:func:`check_output`):
+a path that exists and is not a run of this tool, a directory, a device, a folder that cannot
+be written or a disk without room is refused, never overwritten. Every write goes to a
+temporary file or folder beside the target and takes its place in one step (a rename, or
+for a Zarr folder that replaces a run an atomic exchange of the two folders), so a run killed
+at any moment leaves the old output or the new one, never a mix; the temporaries a killed run
+leaves are removed by the next write there. Every run read goes through one gate
+(:func:`load_run`) that refuses, with a message, what is not a usable run.
+"""
 
 from __future__ import annotations
 
+import ctypes
+import errno
 import os
+import re
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -12,14 +24,124 @@ import xarray as xr
 
 from .errors import Problem, ScenarioError
 
-__all__ = ["save_run", "load_run", "check_run", "RunFileError", "atomic_path"]
+__all__ = ["save_run", "load_run", "check_run", "check_output", "RunFileError", "OutputError", "atomic_path"]
+
+#: Suffixes a run is written with.
+RUN_SUFFIXES = (".nc", ".zarr")
+
+
+class RunFileError(ScenarioError):
+    """A run file that cannot be used: names the file and what is wrong."""
+
+    def __init__(self, path, message: str):
+        self.source, self.problems = str(path), [Problem("", message)]
+        ValueError.__init__(self, f"{path}: {message}")
+
+
+class OutputError(RunFileError):
+    """An output path the tool refuses to write: names it and why, before any work."""
+
+
+def check_output(path: str | Path, kind: str = "run", size: int = 0) -> Path:
+    """Refuse, before any work, an output path whose writing would lose something or fail.
+
+    Parameters
+    ----------
+    path : str or Path
+        Where the output goes.
+    kind : {'run', 'file'}
+        A run (``.nc`` or ``.zarr``; only a run of this tool may be replaced) or another file
+        (a report, a table; a regular file may be replaced).
+    size : int
+        Bytes the output will take about; refused if the disk has less room. [bytes]
+
+    Raises
+    ------
+    OutputError
+    """
+    path = Path(path)
+    if not path.name or path.name in (".", ".."):
+        raise OutputError(path, "is not a file name; give the file to write, such as runs/base.nc")
+    if kind == "run" and path.suffix not in RUN_SUFFIXES:
+        raise OutputError(path, f"a run is written as a .nc file or a .zarr folder, not '{path.suffix or path.name}'")
+    if path.exists() or path.is_symlink():
+        if kind == "run" and path.suffix == ".zarr":
+            if not (path.is_dir() and not path.is_symlink() and _is_zarr_run(path)):
+                raise OutputError(path, "exists and is not a Zarr run of risk; nothing was changed: choose another path "
+                                        "or remove it yourself")
+        elif not path.is_file() or path.is_symlink():
+            raise OutputError(path, "exists and is not a regular file (a folder, a link or a device); nothing was "
+                                    "changed: choose another path")
+        elif kind == "run" and not _is_netcdf_run(path):
+            raise OutputError(path, "exists and is not a NetCDF run of risk; nothing was changed: choose another path "
+                                    "or remove it yourself")
+    folder = path.parent
+    existing = next((p for p in [folder, *folder.parents] if p.exists()), None)
+    if existing is not None and not existing.is_dir():
+        raise OutputError(path, f"its folder cannot be made: {existing} is a file")
+    if existing is not None and not os.access(existing, os.W_OK | os.X_OK):
+        raise OutputError(path, f"cannot write in {existing}: permission denied or a read-only file system")
+    if size and existing is not None:
+        free = shutil.disk_usage(existing).free
+        if free < size:
+            raise OutputError(path, f"needs about {size / 1e9:.2f} GB and the disk has {free / 1e9:.2f} GB free; "
+                                    "free some space, write elsewhere or ask for fewer draws")
+    return path
+
+
+def _is_zarr_run(path: Path) -> bool:
+    import json
+
+    try:
+        return "risk_version" in json.loads((path / ".zattrs").read_text())
+    except (OSError, ValueError):
+        return False
+
+
+def _is_netcdf_run(path: Path) -> bool:
+    try:
+        import h5py
+
+        with h5py.File(path, "r") as f:
+            return "risk_version" in f.attrs
+    except Exception:  # noqa: BLE001 - whatever cannot be opened as one is not a run
+        return False
+
+
+def _temporary_prefix(path: Path) -> str:
+    """Name of a temporary beside ``path``: hidden, with the writing process's id."""
+    return f".{path.name}.{os.getpid()}."
+
+
+def _remove_stale(path: Path) -> None:
+    """Remove temporaries beside ``path`` left by writers that are no longer running."""
+    pattern = re.compile(rf"^\.{re.escape(path.name)}\.(\d+)\.")
+    try:
+        entries = list(path.parent.iterdir())
+    except OSError:
+        return
+    for entry in entries:
+        m = pattern.match(entry.name)
+        if not m or int(m.group(1)) == os.getpid():
+            continue
+        try:
+            os.kill(int(m.group(1)), 0)
+            continue  # its writer is alive
+        except ProcessLookupError:
+            pass
+        except PermissionError:
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
 
 
 class atomic_path:
     """Context manager giving a temporary path beside ``path``, moved onto it only on success.
 
     A crash or an exception inside the block leaves no partial file at ``path`` (and removes
-    the temporary one).
+    the temporary one); a temporary left by a killed process is removed by the next writer.
     """
 
     def __init__(self, path: str | Path):
@@ -27,7 +149,8 @@ class atomic_path:
 
     def __enter__(self) -> Path:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent)
+        _remove_stale(self.path)
+        fd, tmp = tempfile.mkstemp(prefix=_temporary_prefix(self.path), suffix=".tmp", dir=self.path.parent)
         os.close(fd)
         self.tmp = Path(tmp)
         return self.tmp
@@ -43,30 +166,65 @@ class atomic_path:
         return False
 
 
-def save_run(ds: xr.Dataset, path: str | Path) -> Path:
-    """Write a run to NetCDF (``.nc``) or Zarr (``.zarr``) at ``path`` atomically; return the path.
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap paths ``a`` and ``b`` in one step (Linux ``renameat2`` with ``RENAME_EXCHANGE``).
 
-    A dask-backed run (``simulate(..., lazy=True)``) is computed chunk by chunk as it is
-    written, so memory is bounded by the chunks in flight.
+    Returns False where the system cannot (the caller then renames in two steps).
     """
-    path = Path(path)
-    if path.suffix == ".zarr":
-        import shutil
-        import tempfile
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    if renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP):
+        return False
+    raise OSError(err, os.strerror(err), str(b))
 
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
-        try:
-            ds.to_zarr(tmp / "store", mode="w", zarr_format=2)  # format 2 specifies fixed-width strings
-            if path.exists():
-                shutil.rmtree(path)
-            os.replace(tmp / "store", path)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
-        return path
-    with atomic_path(path) as tmp:
-        ds.to_netcdf(tmp, engine="h5netcdf")
+
+def save_run(ds: xr.Dataset, path: str | Path) -> Path:
+    """Write a run to NetCDF (``.nc``) or Zarr (``.zarr``) at ``path``; return the path.
+
+    The path is checked first (:func:`check_output`): only a run of this tool is replaced, and
+    the disk must have room for the run. The run is written beside the path and takes its
+    place in one step. A dask-backed run (``simulate(..., lazy=True)``) is computed chunk by
+    chunk as it is written, so memory is bounded by the chunks in flight.
+
+    Raises
+    ------
+    OutputError
+        For a path that is refused, or a write that fails (the disk filled up, say); the
+        old output, if any, is left as it was.
+    """
+    path = check_output(path, "run", size=int(ds.nbytes * 1.05))
+    try:
+        if path.suffix == ".zarr":
+            _save_zarr(ds, path)
+        else:
+            with atomic_path(path) as tmp:
+                ds.to_netcdf(tmp, engine="h5netcdf")
+    except OSError as e:
+        raise OutputError(path, f"could not be written ({e.strerror or e}); any output that was there is unchanged") from None
     return path
+
+
+def _save_zarr(ds: xr.Dataset, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale(path)
+    tmp = Path(tempfile.mkdtemp(prefix=_temporary_prefix(path), dir=path.parent))
+    try:
+        store = tmp / "store"
+        ds.to_zarr(store, mode="w", zarr_format=2)  # format 2 specifies fixed-width strings
+        if path.exists():
+            if not _exchange(store, path):  # no atomic exchange here: the old run steps aside first
+                os.replace(path, tmp / "old")
+                os.replace(store, path)
+        else:
+            os.replace(store, path)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)  # the new store if it failed, the old run if it was replaced
 
 
 def load_run(path: str | Path) -> xr.Dataset:
@@ -130,11 +288,3 @@ def check_run(ds: xr.Dataset, path: str | Path = "<run>") -> None:
         w = ds["weight"].values
         if not (np.isfinite(w).all() and (w >= 0).all() and w.sum() > 0):
             raise RunFileError(path, "has weights that are not all finite and non-negative with a positive sum")
-
-
-class RunFileError(ScenarioError):
-    """A run file that cannot be used: names the file and what is wrong."""
-
-    def __init__(self, path, message: str):
-        self.source, self.problems = str(path), [Problem("", message)]
-        ValueError.__init__(self, f"{path}: {message}")

@@ -69,7 +69,7 @@ def test_a_failed_write_leaves_no_file(run, tmp_path, monkeypatch):
         raise OSError("disk full")
 
     monkeypatch.setattr(xr.Dataset, "to_netcdf", broken)
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(risk.io.OutputError, match=r"run.nc: could not be written \(disk full\); any output that was there is unchanged"):
         risk.save_run(run, target)
     assert list(tmp_path.iterdir()) == []
 
