@@ -23,12 +23,12 @@ __all__ = ["Correlations", "check_correlation", "nearest_correlation", "apply_co
 class Correlations(BaseModel):
     """The ``correlations`` block of a scenario file."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     parameters: list[str] = Field(min_length=2, description="dotted parameter paths, in matrix order")
     spearman: list[list[float]] = Field(description="target Spearman rank correlations")
     copula: Literal["gaussian", "t"] = "gaussian"
-    dof: float = Field(4.0, gt=2, description="degrees of freedom of the t copula")
+    dof: float = Field(4.0, gt=2, le=1000, description="degrees of freedom of the t copula (above 1000 it is the Gaussian)")
     repair: bool = Field(False, description="replace a matrix that is not a correlation matrix by the nearest one")
     source: str = ""
     note: str = ""

@@ -303,7 +303,7 @@ def _exact(kind: str, args: tuple[float, ...]):
 class Distribution(BaseModel):
     """Common fields and behaviour of all distributions."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)  # every number finite
 
     source: str = Field(min_length=1, description="where the figure comes from")
     note: str = Field(min_length=1, description="the rationale an analyst can read")

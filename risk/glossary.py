@@ -121,14 +121,14 @@ PARAMETERS: dict[str, ParameterInfo] = {
         _P("aws.inhouse_max", "sigma_max", "1", "cap on AWS's own-silicon share", SHARE),
         _P("aws.server_life", "L_s", "yr", "depreciation life of AI servers", (1.0, 30.0), integer=True),
         _P("aws.other_life", "L_o", "yr", "depreciation life of other AWS capex (buildings, power)", (1.0, 60.0), integer=True),
-        _P("aws.ai_revenue_start", "R_ai_0", "USD bn", "AWS AI revenue in the base year (not reported)", (0.0, INF)),
+        _P("aws.ai_revenue_start", "R_ai_0", "USD bn", "AWS AI revenue in the base year (not reported)", (0.0, 1000.0)),
         _P("aws.rental_decline", "d", "1/yr", "yearly decline of the rental price of a compute unit", (-0.5, 0.95)),
         _P("aws.core_growth", "g_core", "1/yr", "yearly growth of AWS's non-AI revenue", (-0.5, 5.0)),
         _P("aws.ai_cash_cost", "omega_ai", "1", "cash costs (power, networking) per dollar of AI revenue", SHARE),
         _P("aws.external.enabled", "B_E", "1", "1 if Amazon sells its chips to other companies' data centers", SHARE, integer=True),
         _P("aws.external.start_year", "y_E", "year", "calendar year external chip sales start", YEAR),
         _P("aws.external.ramp_years", "r_E", "yr", "years external chip sales take to reach maturity", (0.25, 50.0)),
-        _P("aws.external.mature_revenue", "E_max", "USD bn", "mature yearly revenue of external chip sales", (0.0, INF)),
+        _P("aws.external.mature_revenue", "E_max", "USD bn", "mature yearly revenue of external chip sales", (0.0, 1000.0)),
         _P("aws.external.margin", "m_E", "1", "operating margin of external chip sales", (-1.0, 1.0)),
     ]
 }

@@ -93,6 +93,24 @@ CASES = [
      ["aws.external.enabled: ci90 is not allowed for dist 'bernoulli'; give p"]),
     ("ci90 outside the bounds", [("aws.capex_share", dist(dist="beta", ci90=[0.5, 0.99999], min=0, max=0.9))],
      ["aws.capex_share: ci90 [0.5, 0.99999] must lie inside (min, max) = (0, 0.9)"]),
+    ("NaN mean", [("capex.volatility", dist(dist="normal", mean=float("nan"), sd=0.1))],
+     ["capex.volatility.mean: input should be a finite number (got nan)"]),
+    ("infinite lognormal mu", [("pricing.elasticity", dist(dist="lognormal", mu=float("inf"), sigma=0.1))],
+     ["pricing.elasticity.mu: input should be a finite number (got inf)"]),
+    ("infinite sigma", [("pricing.elasticity", dist(dist="lognormal", mu=0.1, sigma=float("inf")))],
+     ["pricing.elasticity.sigma: input should be a finite number (got inf)"]),
+    ("infinite PERT shape", [("pricing.elasticity.shape", float("inf"))],
+     ["pricing.elasticity.shape: input should be a finite number (got inf)"]),
+    ("infinite beta shape", [("pricing.moat_start", dist(dist="beta", a=float("inf"), b=2))],
+     ["pricing.moat_start.a: input should be a finite number (got inf)"]),
+    ("huge money", [("aws.external.mature_revenue", dist(dist="fixed", value=1e308))],
+     ["aws.external.mature_revenue: fixed(value=1e+308) takes values in [1e+308, 1e+308], outside the allowed range "
+      "[0, 1000] of mature yearly revenue of external chip sales [USD bn]"]),
+    ("NaN in a ci90", [("pricing.elasticity.ci90", [float("nan"), 0.4])],
+     ["pricing.elasticity.ci90.0: input should be a finite number (got nan)"]),
+    ("infinite t-copula degrees of freedom", [("correlations", {"parameters": ["pricing.elasticity", "asic_adoption.inference.ceiling"],
+                                                                "spearman": [[1, 0.5], [0.5, 1]], "copula": "t", "dof": float("inf")})],
+     ["correlations.dof: input should be a finite number (got inf)"]),
 ]
 
 
@@ -187,12 +205,12 @@ def test_messages_keep_their_brackets(tmp_path, base_doc):
 
     from risk.cli import app
 
-    doc = edit(base_doc, "pricing.elasticity", {"dist": "uniform", "ci90": [float("nan"), 0.4], "source": "t", "note": "t"})
+    doc = edit(base_doc, "pricing.elasticity", {"dist": "uniform", "ci90": [2.5, 0.8], "source": "t", "note": "t"})
     bad = write(tmp_path, doc)
     with pytest.raises(ScenarioError) as info:
         risk.load_scenario(bad)
     wanted = str(info.value)
-    assert "[" in wanted
+    assert "[lo, hi]" in wanted and "[2.5, 0.8]" in wanted
     for command in (["validate", str(bad)], ["run", str(bad), "--draws", "10"]):
         result = CliRunner().invoke(app, command)
         assert result.exit_code == 2
