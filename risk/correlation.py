@@ -141,5 +141,6 @@ def achieved(values: dict[str, np.ndarray], spec: Correlations) -> "list[tuple[s
     names = spec.parameters
     target = np.asarray(spec.spearman, dtype=float)
     rho = stats.spearmanr(np.column_stack([values[n] for n in names])).statistic
-    rho = np.atleast_2d(rho)
+    if np.ndim(rho) == 0:  # two columns: scipy gives the one coefficient, not the matrix
+        rho = np.array([[1.0, rho], [rho, 1.0]])
     return [(names[i], names[j], float(target[i, j]), float(rho[i, j])) for i in range(len(names)) for j in range(i + 1, len(names))]

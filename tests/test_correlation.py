@@ -10,7 +10,7 @@ from scipy import stats
 import risk
 from risk.correlation import achieved, check_correlation, nearest_correlation
 
-from conftest import variant
+from conftest import BASE_FILE, variant
 
 PARAMS = ["asic_adoption.inference.ceiling", "asic_adoption.training.ceiling", "pricing.elasticity", "compute.asic_cost_advantage"]
 TARGET = [[1.0, 0.6, 0.3, 0.4], [0.6, 1.0, 0.2, 0.3], [0.3, 0.2, 1.0, -0.2], [0.4, 0.3, -0.2, 1.0]]
@@ -84,3 +84,19 @@ def test_nearest_correlation_known_answer():
                          [0.1916, -0.6562, 1.0000, -0.8084], [0.1068, 0.1916, -0.8084, 1.0000]])
     np.testing.assert_allclose(nearest_correlation(a), expected, atol=2e-4)
     assert check_correlation(np.eye(3), ["a", "b", "c"]) == []
+
+
+@pytest.mark.parametrize("size", [2, 3])
+def test_a_block_of_any_size_runs_and_reports_what_it_achieved(size):
+    """From the command line, a valid block of two parameters (scipy's spearmanr gives a number,
+    not a matrix, for two columns) and of three: the run prints target and achieved."""
+    from typer.testing import CliRunner
+
+    from risk.cli import app
+
+    names = ["asic_adoption.inference.ceiling", "pricing.elasticity", "compute.asic_cost_advantage"][:size]
+    matrix = [[1.0 if i == j else 0.4 for j in range(size)] for i in range(size)]
+    spec = "{parameters: [" + ", ".join(names) + "], spearman: " + str(matrix) + "}"
+    result = CliRunner().invoke(app, ["run", str(BASE_FILE), "--draws", "4000", "--set", f"correlations={spec}"])
+    assert result.exit_code == 0, result.output
+    assert "target" in result.output and "achieved" in result.output and "+0.40" in result.output
