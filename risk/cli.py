@@ -18,7 +18,7 @@ from rich.table import Table
 from rich.text import Text
 
 from . import __version__
-from .errors import DataError, ScenarioError
+from .errors import DataError, OptionError, ScenarioError
 
 app = typer.Typer(
     add_completion=False,
@@ -113,6 +113,14 @@ def _save(ds, path: Path) -> None:
         save_run(ds, path)
     except OutputError as e:
         _fail(e)
+
+
+def _check_years(ds, years, projected: bool = False) -> None:
+    """Refuse ``--year`` values the run does not have (``projected``: the base year is not one)."""
+    have = [int(y) for y in ds["year"].values][1 if projected else 0:]
+    if years and any(y not in have for y in years):
+        _fail(OptionError("--year", list(years) if len(years) > 1 else years[0], f"the run's {'projected ' if projected else ''}years "
+                                                                                  f"are {have[0]}-{have[-1]}"))
 
 
 def _problem_of(value, message):
@@ -222,13 +230,16 @@ def _run_dask(sc, draws, seed, sampling, out_file, dtype, scheduler, chunk_size,
     from .summary import quantile_table
 
     if isinstance(sc, ScenarioSet):
-        _fail(ScenarioError(sc.source, [_problem_of(sc.name, "dask-backed runs take one scenario, not a scenario set")]))
+        _fail(OptionError("--scheduler/--memory", sc.name, "dask-backed runs take one scenario, not a scenario set"))
     try:
         budget = parse_memory(memory) if memory is not None else None
     except ValueError as e:
         _fail(e)
     if scheduler is not None and not (scheduler in ("threads", "processes", "synchronous") or scheduler.startswith("tcp://")):
-        _fail(ScenarioError("--scheduler", [_problem_of(scheduler, "must be threads, processes, synchronous or tcp://host:port")]))
+        _fail(OptionError("--scheduler", scheduler, "must be threads, processes, synchronous or tcp://host:port"))
+    if scheduler == "processes" and out_file is not None and out_file.suffix != ".zarr":
+        _fail(OptionError("--scheduler", scheduler, "with processes the run streams to Zarr only (several processes cannot "
+                                                    "write one NetCDF file): use --out RUN.zarr, or --scheduler threads for NetCDF"))
     if budget is not None:
         try:
             check_memory(sc, draws, budget, to_disk=out_file is not None, dtype=dtype)
@@ -245,7 +256,11 @@ def _run_dask(sc, draws, seed, sampling, out_file, dtype, scheduler, chunk_size,
     if scheduler is not None and scheduler.startswith("tcp://"):
         from distributed import Client
 
-        ctx = Client(scheduler)
+        try:
+            ctx = Client(scheduler, timeout="5s")
+        except OSError:
+            _fail(OptionError("--scheduler", scheduler, "no dask scheduler answered there within 5 s; start one "
+                                                        "(dask scheduler) or check the address"))
     else:
         ctx = dask.config.set(scheduler=scheduler or "threads")
     with ctx if isinstance(ctx, contextlib.AbstractContextManager) else contextlib.nullcontext():
@@ -307,7 +322,7 @@ def scenarios(folder: Path = typer.Argument(Path("scenarios"), help="Folder of s
 
     files = sorted(folder.glob("*.yaml"))
     if not files:
-        _fail(ScenarioError(str(folder), [_problem_of(str(folder), "no scenario files (*.yaml) here")]))
+        _fail(OptionError("FOLDER", str(folder), "no scenario files (*.yaml) here"))
     table = _table(title=f"scenarios in {folder}", title_justify="left")
     for col in ("file", "kind", "extends", "story"):
         table.add_column(col)
@@ -331,7 +346,7 @@ def compare(
     from .compare import compare_runs, scenario_diff, unique_names
 
     if len(runs) < 2:
-        _fail(ScenarioError("compare", [_problem_of([str(r) for r in runs], "give two or more runs")]))
+        _fail(OptionError("RUNS", [str(r) for r in runs], "give two or more runs"))
     loaded = [_load_run(r) for r in runs]
     names = unique_names([r.stem for r in runs])
     result = compare_runs(loaded, names=names, years=year)
@@ -390,11 +405,14 @@ def analyze(
     from . import accessor  # noqa: F401
     from .summary import KEY_MARGINS
 
+    if not 0 < level < 1:
+        _fail(OptionError("--level", level, "must be in (0, 1), for example 0.95"))
     ds = _load_run(run_file)
+    _check_years(ds, year)
     try:
         df = ds.risk.summary(list(variable or KEY_MARGINS), years=year, level=level)
     except KeyError as e:
-        _fail(ScenarioError(str(run_file), [_problem_of(variable, str(e).strip('"'))]))
+        _fail(OptionError("--variable/--year", variable, str(e).strip('"')))
     out.print(_estimates_table(f"{ds.attrs.get('scenario')}: {ds.sizes['draw']:,} draws, seed {ds.attrs.get('seed')}", df))
 
 
@@ -415,13 +433,20 @@ def sensitivity(
 
     methods = ("tornado", "spearman", "prcc", "sobol")
     if method not in methods:
-        _fail(ScenarioError("--method", [_problem_of(method, f"must be one of: {', '.join(methods)}")]))
+        _fail(OptionError("--method", method, f"must be one of: {', '.join(methods)}"))
+    if draws < 100:
+        _fail(OptionError("--draws", draws, "must be at least 100: fewer cannot rank the drivers"))
+    if top < 1:
+        _fail(OptionError("--top", top, "must be at least 1"))
     sc = _scenario(scenario, set_)
     from .mixture import ScenarioSet
 
     if isinstance(sc, ScenarioSet):
-        _fail(ScenarioError(str(scenario), [_problem_of(str(scenario), "sensitivity needs one scenario, not a scenario set")]))
+        _fail(OptionError("SCENARIO", str(scenario), "sensitivity needs one scenario, not a scenario set"))
     st = sc.settings
+    projected = range(st.base_year + 1, st.base_year + st.horizon + 1)
+    if year and any(y not in projected for y in year):
+        _fail(OptionError("--year", year, f"the scenario's projected years are {projected[0]}-{projected[-1]}"))
     years = year or sorted({y for y in (2028, 2030, st.base_year + st.horizon) if st.base_year < y <= st.base_year + st.horizon})
     try:
         if method == "tornado":
@@ -440,7 +465,7 @@ def sensitivity(
             s1 = ind["S1"].to_pandas()
             title = f"sobol: total (first-order) indices of {variable}, ±95% CI ({res.indices.attrs['evaluations']:,} evaluations)"
     except KeyError as e:
-        _fail(ScenarioError("--variable", [_problem_of(variable, str(e).strip('"'))]))
+        _fail(OptionError("--variable", variable, str(e).strip('"')))
     order = df[years[-1]].abs().sort_values(ascending=False).index[:top]
     table = _table(title=title, title_justify="left")
     table.add_column("parameter")
@@ -489,6 +514,8 @@ def reverse_stress_cmd(
     """What one must believe for a tail event: its probability, the parameters' shifts, and a PRIM box."""
     from .stress import reverse_stress
 
+    if top < 1:
+        _fail(OptionError("--top", top, "must be at least 1"))
     ds = _load_run(run_file)
     try:
         r = reverse_stress(ds, event)
@@ -607,6 +634,7 @@ def report(
 
     _check_out(out_file, "file")
     loaded = [_load_run(r) for r in runs]
+    _check_years(loaded[0], [year], projected=True)
     hc = None
     if hindcast_scenario is not None and hindcast_scenario.is_file():
         try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["Problem", "ScenarioError", "DataError"]
+__all__ = ["Problem", "ScenarioError", "DataError", "OptionError"]
 
 
 @dataclass(frozen=True)
@@ -45,3 +45,11 @@ class ScenarioError(ValueError):
 
 class DataError(ValueError):
     """A data file that is missing, malformed, or lacks a figure the model needs."""
+
+
+class OptionError(ValueError):
+    """A command-line option or argument that cannot be used: names it, the value and what is allowed."""
+
+    def __init__(self, option: str, value, message: str):
+        self.option, self.value = option, value
+        super().__init__(f"{option}: {message} (got {value!r})")

@@ -26,7 +26,8 @@ from .model.engine import Blocks, output_blocks, run_rows
 from .sampling import BLOCK, METHODS, parameter_matrix, parameter_uniforms, sample_shocks, warn_sobol_balance
 from .scenario import Scenario
 
-__all__ = ["DEFAULT_CHUNK", "FISCAL_NOTE", "check_run_options", "run_settings", "run_chunk", "run_local", "dataset"]
+__all__ = ["DEFAULT_CHUNK", "FISCAL_NOTE", "bytes_per_draw", "check_fits", "check_run_options", "run_settings", "run_chunk",
+           "run_local", "dataset"]
 
 #: Draws per chunk of a run: one block of random numbers (:data:`risk.streams.BLOCK`). A
 #: chunk's parameters and shocks (7 MB and 5 MB) stay in cache between sampling and the
@@ -37,6 +38,37 @@ FISCAL_NOTE = (
     "NVIDIA's fiscal year FY(Y+1) ends in late January of Y+1 and is treated as calendar year Y "
     "(FY2026 is 2025)."
 )
+
+
+def bytes_per_draw(scenario: Scenario, dtype: str = "float32") -> int:
+    """Memory one draw of a run takes in the Dataset: outputs, parameters and calibrated values. [bytes]"""
+    size = np.dtype(dtype).itemsize
+    years = scenario.settings.horizon + 1
+    return size * (len(OUTPUTS) * years + len(scenario.parameters) + len(CALIBRATED))
+
+
+def available_memory() -> int:
+    """Memory this machine can give a run now (Linux ``MemAvailable``, else all of it). [bytes]"""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
+def check_fits(scenario: Scenario, draws: int, sampling: str, dtype: str) -> None:
+    """Refuse, before any work, a run held in memory that this machine cannot hold."""
+    uncertain = sum(not d.is_fixed for d in scenario.parameters.values())
+    need = draws * (bytes_per_draw(scenario, dtype) + (8 * uncertain if sampling != "mc" else 0))
+    have = available_memory()
+    if need > have:
+        raise ScenarioError(scenario.source, [Problem(
+            "draws", f"a run of {draws:,} draws takes {need / 1e9:,.1f} GB in memory and this machine has "
+                     f"{have / 1e9:,.1f} GB available: ask for fewer draws, or stream the run to disk on dask "
+                     "(risk run ... --out RUN.zarr --memory 4GB)", draws, True)])
 
 
 def check_run_options(source: str, draws, seed, sampling, chunk_size, dtype) -> None:
@@ -50,7 +82,7 @@ def check_run_options(source: str, draws, seed, sampling, chunk_size, dtype) -> 
         problems.append(Problem("sampling", f"must be one of: {', '.join(METHODS)}", sampling, True))
     if not (isinstance(chunk_size, (int, np.integer)) and chunk_size >= 1):
         problems.append(Problem("chunk_size", "must be a whole number >= 1", chunk_size, True))
-    if np.dtype(dtype) not in (np.float32, np.float64):
+    if str(dtype) not in ("float32", "float64") and dtype not in (np.float32, np.float64):
         problems.append(Problem("dtype", "must be float32 or float64", dtype, True))
     if problems:
         raise ScenarioError(source, problems)
@@ -106,6 +138,7 @@ def run_local(scenario: Scenario, draws: int, seed: int, sampling: str, *, chunk
     """
     check_run_options(scenario.source, draws, seed, sampling, chunk_size, dtype)
     draws, seed = int(draws), int(seed)
+    check_fits(scenario, draws, sampling, dtype)
     base = scenario.base_data()
     # Monte Carlo uniforms are drawn chunk by chunk; a Latin hypercube or Sobol design is
     # built whole first (a column is a permutation of the run; Sobol points are sequential)

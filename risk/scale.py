@@ -19,7 +19,7 @@ import xarray as xr
 from .errors import Problem, ScenarioError
 from .glossary import CALIBRATED, OUTPUTS
 from .model.engine import output_blocks
-from .run import dataset, run_chunk
+from .run import bytes_per_draw, dataset, run_chunk
 from .sampling import BLOCK, warn_sobol_balance
 from .scenario import Scenario
 
@@ -38,13 +38,6 @@ def parse_memory(text: str | int) -> int:
         raise ValueError(f"memory {text!r} is not a size such as 4GB, 512MB or 2GiB")
     unit = {"": 0, "K": 1, "M": 2, "G": 3, "T": 4}[m.group(2).upper()]
     return int(float(m.group(1)) * (1024 if m.group(3) else 1000) ** unit)
-
-
-def bytes_per_draw(scenario: Scenario, dtype: str = "float32") -> int:
-    """Memory one draw of a run takes in the Dataset: outputs, parameters and calibrated values. [bytes]"""
-    size = np.dtype(dtype).itemsize
-    years = scenario.settings.horizon + 1
-    return size * (len(OUTPUTS) * years + len(scenario.parameters) + len(CALIBRATED))
 
 
 #: Memory a process holds before any run: the interpreter, numpy, scipy, xarray and dask. [bytes]

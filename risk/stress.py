@@ -86,6 +86,9 @@ def _pinned(scenario: Scenario, params: dict[str, np.ndarray], pin: Pin) -> np.n
         lo, hi = PARAMETERS[pin.path].domain
         if not lo <= pin.value <= hi:
             raise ScenarioError(scenario.source, [Problem(pin.path, f"pinned value outside the allowed range [{lo:g}, {hi:g}]", pin.value, True)])
+        if PARAMETERS[pin.path].integer and float(pin.value) != round(float(pin.value)):
+            raise ScenarioError(scenario.source, [Problem(pin.path, f"{PARAMETERS[pin.path].long_name} takes whole numbers only",
+                                                          pin.value, True)])
         return np.full_like(params[pin.path], pin.value)
     lo, hi = pin.band
     if dist.is_fixed:
