@@ -76,17 +76,19 @@ def _scenario(path: Path, sets: list[str] | None = None):
     import yaml
 
     from .mixture import is_scenario_set, load_scenario_set
-    from .scenario import load_scenario
+    from .scenario import load_scenario, parse_yaml
 
     overrides = {}
     for item in sets or []:
         key, eq, text = item.partition("=")
         if not eq or not key.strip():
-            _fail(ScenarioError("--set", [_problem_of(item, "expected PATH=VALUE, for example pricing.elasticity='{ci90: [1, 3], mode: 1.8}'")]))
+            _fail(OptionError("--set", item, "expected PATH=VALUE, for example pricing.elasticity='{ci90: [1, 3], mode: 1.8}'"))
         try:
-            overrides[key.strip()] = yaml.safe_load(text)
+            overrides[key.strip()] = parse_yaml(text)
         except yaml.YAMLError as e:
-            _fail(ScenarioError("--set", [_problem_of(item, f"VALUE is not valid YAML: {getattr(e, 'problem', e)}")]))
+            _fail(OptionError("--set", item, f"VALUE is not valid YAML: {getattr(e, 'problem', e)}"))
+        except RecursionError:
+            _fail(OptionError("--set", item, "VALUE is nested too deeply"))
     try:
         sc = load_scenario_set(path) if path.is_file() and is_scenario_set(path) else load_scenario(path)
         return sc.with_overrides(overrides) if overrides else sc
@@ -121,12 +123,6 @@ def _check_years(ds, years, projected: bool = False) -> None:
     if years and any(y not in have for y in years):
         _fail(OptionError("--year", list(years) if len(years) > 1 else years[0], f"the run's {'projected ' if projected else ''}years "
                                                                                   f"are {have[0]}-{have[-1]}"))
-
-
-def _problem_of(value, message):
-    from .errors import Problem
-
-    return Problem("--set", message, value, True)
 
 
 @app.command()

@@ -250,12 +250,35 @@ def _rounded(obj):
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
-    """YAML loader that refuses duplicate keys instead of keeping the last one."""
+    """YAML loader for scenario files: safe types only, duplicate keys refused instead of the last
+    one kept, keys that are names (not lists or mappings), and no anchors or aliases (whose
+    expansion can make a small file unboundedly large)."""
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.constructor.ConstructorError(None, None, "YAML aliases (*name) are not allowed in scenario files; "
+                                                    "write the value out", event.start_mark)
+        event = self.peek_event()
+        if getattr(event, "anchor", None):
+            raise yaml.constructor.ConstructorError(None, None, f"YAML anchors (&{event.anchor}) are not allowed in scenario "
+                                                    "files; write the value out", event.start_mark)
+        self._depth = getattr(self, "_depth", 0) + 1
+        try:
+            if self._depth > MAX_YAML_DEPTH:
+                raise yaml.constructor.ConstructorError(None, None, f"nested more than {MAX_YAML_DEPTH} levels deep",
+                                                        event.start_mark)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
 
 
 def _construct_mapping(loader, node, deep=False):
     seen = {}
     for key_node, _ in node.value:
+        if not isinstance(key_node, yaml.ScalarNode):
+            raise yaml.constructor.ConstructorError(None, None, "a key must be a name, not a list or a mapping",
+                                                    key_node.start_mark)
         key = loader.construct_object(key_node, deep=deep)
         if key in seen:
             raise yaml.constructor.ConstructorError(
@@ -267,21 +290,37 @@ def _construct_mapping(loader, node, deep=False):
 
 _UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
+#: Limits on a YAML scenario file (and a ``--set`` value): its size and its nesting.
+MAX_YAML_BYTES = 1_000_000
+MAX_YAML_DEPTH = 32
+
+
+def parse_yaml(text: str):
+    """Parse YAML text with the scenario loader's limits (no aliases, keys that are names,
+    :data:`MAX_YAML_DEPTH` levels at most). Raises ``yaml.YAMLError`` with a readable reason."""
+    return yaml.load(text, Loader=_UniqueKeyLoader)
+
 
 def read_yaml(path: Path) -> tuple[dict, str]:
     """Read a YAML mapping; return it and the SHA-256 of the file's bytes."""
     try:
+        size = path.stat().st_size
+        if size > MAX_YAML_BYTES:
+            raise ScenarioError(str(path), [Problem("", f"the file is {size / 1e6:.1f} MB; a scenario file is at most "
+                                                        f"{MAX_YAML_BYTES / 1e6:g} MB")])
         blob = path.read_bytes()
     except OSError as e:
         raise ScenarioError(str(path), [Problem("", f"cannot read the file: {e.strerror}")]) from None
     try:
-        doc = yaml.load(blob.decode("utf-8"), Loader=_UniqueKeyLoader)
+        doc = parse_yaml(blob.decode("utf-8"))
     except UnicodeDecodeError:
         raise ScenarioError(str(path), [Problem("", "the file is not UTF-8 text")]) from None
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         raise ScenarioError(str(path), [Problem("", f"not valid YAML: {where}{getattr(e, 'problem', None) or e}")]) from None
+    except RecursionError:
+        raise ScenarioError(str(path), [Problem("", f"not valid YAML: nested more than {MAX_YAML_DEPTH} levels deep")]) from None
     if not isinstance(doc, dict):
         raise ScenarioError(str(path), [Problem("", f"a scenario must be a YAML mapping of keys to values, got {type(doc).__name__}")])
     return doc, hashlib.sha256(blob).hexdigest()

@@ -217,3 +217,30 @@ def test_messages_keep_their_brackets(tmp_path, base_doc):
         printed = " ".join(result.output.split())
         for line in wanted.splitlines()[1:]:
             assert " ".join(line.split()) in printed, (line, printed)
+
+
+@pytest.mark.parametrize("name, text, fragment", [
+    ("deep", "a: " + "[" * 20000 + "]" * 20000, "nested more than 32 levels deep"),
+    ("complex key", "? [1, 2]\n: 3\nname: x\n", "a key must be a name, not a list or a mapping"),
+    ("billion laughs", 'a: &a ["lol", "lol"]\nb: [*a, *a]\n', "YAML anchors (&a) are not allowed in scenario files"),
+    ("alias only", 'name: *x\n', "YAML aliases (*name) are not allowed"),
+    ("huge", "x: 1\n" * 300_000, "the file is 1.5 MB; a scenario file is at most 1 MB"),
+])
+def test_yaml_that_could_hang_or_crash_is_refused(tmp_path, name, text, fragment):
+    import time
+
+    path = tmp_path / f"{name.replace(' ', '_')}.yaml"
+    path.write_text(text)
+    t = time.perf_counter()
+    with pytest.raises(ScenarioError) as info:
+        risk.load_scenario(path)
+    assert fragment in str(info.value) and time.perf_counter() - t < 2
+
+
+def test_a_set_value_with_an_alias_is_refused():
+    from typer.testing import CliRunner
+
+    from risk.cli import app
+
+    result = CliRunner().invoke(app, ["run", str(BASE_FILE), "--draws", "10", "--set", "name=&a [*a]"])
+    assert result.exit_code == 2 and "--set: VALUE is not valid YAML" in result.output and "anchors" in result.output
