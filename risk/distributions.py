@@ -313,6 +313,20 @@ class Distribution(BaseModel):
     _ci90_needs: tuple[str, ...] = ()
     _ci90_allowed: bool = True
 
+    @model_validator(mode="before")
+    @classmethod
+    def _numbers_are_numbers(cls, data):
+        """A number written as text ("0.5") or a yes/no (true) is refused, not read as a number."""
+        if isinstance(data, dict):
+            for key, value in data.items():
+                if key in ("dist", "source", "note"):
+                    continue
+                for v in value if isinstance(value, (list, tuple)) else [value]:
+                    if isinstance(v, bool) or isinstance(v, str):
+                        kind = "true/false" if isinstance(v, bool) else "text"
+                        raise ValueError(f"{key} must be a number, not {kind} ({v!r}); write it as a number, such as 0.5")
+        return data
+
     @field_validator("ci90")
     @classmethod
     def _ci90_ordered(cls, v):

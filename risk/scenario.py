@@ -203,8 +203,7 @@ def _apply_override(doc: dict, path: str, value) -> Problem | None:
         param, fld = path, None
     elif param not in PARAMETERS or not any(fld in c.model_fields for c in DISTRIBUTIONS.values()):
         valid = override_paths()
-        close = difflib.get_close_matches(path, valid, n=1, cutoff=0.6)
-        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        hint = _path_hint(path, valid)
         return Problem(path, f"unknown override path '{path}'{hint}; give a setting ({', '.join(s for s in SETTINGS if s != 'extends')}), "
                              "a parameter path or a parameter's field", value, True)
     *heads, leaf = param.split(".")
@@ -236,6 +235,27 @@ def _apply_override(doc: dict, path: str, value) -> Problem | None:
         new["note"] = f"{old.get('note', '')}; {note}".lstrip("; ")
     node[leaf] = new
     return None
+
+
+def _path_hint(path: str, valid: list[str]) -> str:
+    """A hint for a path that is not valid, found segment by segment: the closest key at each
+    level, as far as one is close; where a level has none, the keys there."""
+    close = difflib.get_close_matches(path, valid, n=1, cutoff=0.6)
+    if close:
+        return f" (did you mean '{close[0]}'?)"
+    parts, prefix = path.split("."), ""
+    for depth, part in enumerate(parts):
+        keys = sorted({v[len(prefix):].split(".")[0] for v in valid if v.startswith(prefix)})
+        if part in keys:
+            prefix += part + "."
+            continue
+        match = difflib.get_close_matches(part, keys, n=1, cutoff=0.5)
+        if not match:
+            return f" (did you mean '{prefix[:-1]}'? its keys are {', '.join(keys)})" if depth else ""
+        prefix += match[0] + "."
+    if prefix[:-1] in valid:
+        return f" (did you mean '{prefix[:-1]}'?)"
+    return f" (did you mean '{prefix[:-1]}'? its keys are {', '.join(sorted({v[len(prefix):].split('.')[0] for v in valid if v.startswith(prefix)}))})"
 
 
 def _rounded(obj):
@@ -548,7 +568,9 @@ def _problem(err: dict, doc: dict) -> Problem:
         if not isinstance(value, dict):
             return Problem(where, f"expected a distribution mapping with a 'dist' key, one of: {allowed}", value, True)
         if tag is None:
-            return Problem(where, f"missing 'dist'; allowed: {allowed}")
+            typo = next((k for k in value if k != "dist" and suggest(k, ["dist"])), None)
+            hint = f" ('{typo}' is not a key: did you mean 'dist'?)" if typo else ""
+            return Problem(where, f"missing 'dist'{hint}; allowed: {allowed}")
         return Problem(where + ".dist", f"unknown distribution '{tag}'{suggest(tag, DISTRIBUTIONS)}; allowed: {allowed}", tag, True)
     if kind in ("model_type", "model_attributes_type"):
         if where in PARAMETERS:

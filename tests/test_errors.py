@@ -72,7 +72,7 @@ CASES = [
     ("ci90 and natural parameters", [("capex.volatility", dist(dist="uniform", min=0, max=1, ci90=[0.1, 0.2]))],
      ["capex.volatility: give either ci90 or the natural parameters (min, max), not both: min, max given with ci90"]),
     ("not a number", [("capex.max_cut.value", "half")],
-     ["capex.max_cut.value: input should be a valid number", "(got 'half')"]),
+     ["capex.max_cut: value must be a number, not text ('half')"]),
     ("whole numbers only", [("aws.server_life", dist(dist="uniform", min=5, max=6))],
      ["aws.server_life: depreciation life of AI servers takes whole numbers only; use dist fixed, choice or bernoulli"]),
     ("unknown sampling method", [("sampling", "halton")],
@@ -244,3 +244,26 @@ def test_a_set_value_with_an_alias_is_refused():
 
     result = CliRunner().invoke(app, ["run", str(BASE_FILE), "--draws", "10", "--set", "name=&a [*a]"])
     assert result.exit_code == 2 and "--set: VALUE is not valid YAML" in result.output and "anchors" in result.output
+
+
+@pytest.mark.parametrize("edits, fragment", [
+    ([("capex.max_cut", dist(dist="fixed", value=True))], "capex.max_cut: value must be a number, not true/false (True)"),
+    ([("capex.max_cut", dist(dist="fixed", value="0.5"))], "capex.max_cut: value must be a number, not text ('0.5')"),
+    ([("capex.max_cut", {"diist": "fixed", "value": 0.5, "source": "s", "note": "n"})],
+     "capex.max_cut: missing 'dist' ('diist' is not a key: did you mean 'dist'?)"),
+])
+def test_yaml_types_and_misspelt_dist(tmp_path, base_doc, edits, fragment):
+    doc = base_doc
+    for path, value in edits:
+        doc = edit(doc, path, value)
+    assert fragment in message(tmp_path, doc)
+
+
+@pytest.mark.parametrize("path, fragment", [
+    ("asic_adopshun.x", "(did you mean 'asic_adoption'? its keys are inference, training)"),
+    ("asic_adopshun.inferense.celing", "(did you mean 'asic_adoption.inference.ceiling'?)"),
+])
+def test_override_typos_get_a_suggestion_at_every_level(base_scenario, path, fragment):
+    with pytest.raises(ScenarioError) as info:
+        base_scenario.with_overrides({path: 0.5})
+    assert fragment in str(info.value)
