@@ -120,6 +120,10 @@ def load_scenario_set(path: str | Path) -> ScenarioSet:
         if not file.is_file():
             problems.append(Problem(f"scenarios.{name}.file", f"no scenario file {file}", m.file, True))
             continue
+        if is_scenario_set(file):
+            what = "this set itself" if file.resolve() == path.resolve() else "a scenario set"
+            problems.append(Problem(f"scenarios.{name}.file", f"is {what}; a set's members are scenario files", m.file, True))
+            continue
         members.append(Member(name, load_scenario(file), m.weight / total))
     if problems:
         raise ScenarioError(str(path), problems)

@@ -84,3 +84,22 @@ def test_bad_set_file(tmp_path):
     (tmp_path / "u.yaml").write_text("name: u\nscenarios:\n  a: {file: nowhere.yaml, weight: 1}\n")
     with pytest.raises(risk.ScenarioError, match=r"scenarios.a.file: no scenario file .*nowhere.yaml"):
         load_scenario_set(tmp_path / "u.yaml")
+
+
+def test_a_set_that_includes_itself_or_another_set_is_refused(tmp_path):
+    import shutil
+
+    from conftest import SCENARIOS
+
+    for f in ("base.yaml", "outlook.yaml"):
+        shutil.copy(SCENARIOS / f, tmp_path / f)
+    (tmp_path / "data").symlink_to(SCENARIOS / "data")
+    own = tmp_path / "loop.yaml"
+    own.write_text("name: loop\nscenarios:\n  base: {file: base.yaml, weight: 1}\n  me: {file: loop.yaml, weight: 1}\n"
+                   "  other: {file: outlook.yaml, weight: 1}\n")
+    with pytest.raises(risk.ScenarioError) as info:
+        load_scenario_set(own)
+    text = str(info.value)
+    assert "scenarios.me.file: is this set itself; a set's members are scenario files (got 'loop.yaml')" in text
+    assert "scenarios.other.file: is a scenario set; a set's members are scenario files (got 'outlook.yaml')" in text
+    assert "missing key" not in text
