@@ -59,6 +59,12 @@ def read_actuals(data_dir: str | Path) -> pd.DataFrame:
         row = int(np.flatnonzero(year.isna() | (year != year.round()))[0])
         raise DataError(f"{path}: row {row + 2}: year {df.at[row, 'year']!r} is not a whole number")
     df["year"] = year.astype(int)
+    for column, allowed in (("units", QUARTERLY_UNITS), ("tag", TAGS)):
+        wrong = np.flatnonzero(~df[column].isin(allowed))
+        if len(wrong):
+            row = int(wrong[0])
+            raise DataError(f"{path}: row {row + 2} ({df.at[row, 'series']} {df.at[row, 'year']}), column {column}: "
+                            f"{df.at[row, column]!r} is not one of {', '.join(allowed)}")
     dup = df.duplicated(["series", "year"], keep=False)
     if dup.any():
         r = df[dup].iloc[0]

@@ -267,3 +267,20 @@ def test_override_typos_get_a_suggestion_at_every_level(base_scenario, path, fra
     with pytest.raises(ScenarioError) as info:
         base_scenario.with_overrides({path: 0.5})
     assert fragment in str(info.value)
+
+
+@pytest.mark.parametrize("old, new, fragment", [
+    ("aws_revenue,2025,CY2025,128.7,USD bn", "aws_revenue,2025,CY2025,128.7,USD m", "column units: 'USD m' is not one of USD bn, 1"),
+    ("aws_revenue,2025,CY2025,128.7,USD bn,V", "aws_revenue,2025,CY2025,128.7,USD bn,X", "column tag: 'X' is not one of V, D, R"),
+    ("aws_revenue,2025,CY2025,128.7", "aws_revenue,2025,CY2025,inf", "value 'inf' is not a number"),
+])
+def test_data_cells_are_checked(tmp_path, base_doc, old, new, fragment):
+    data = tmp_path / "data"
+    data.mkdir()
+    text = (SCENARIOS / "data" / "actuals.csv").read_text()
+    assert old in text
+    (data / "actuals.csv").write_text(text.replace(old, new))
+    (tmp_path / "s.yaml").write_text(yaml.safe_dump(base_doc))
+    with pytest.raises((DataError, ScenarioError)) as info:
+        risk.load_scenario(tmp_path / "s.yaml")
+    assert fragment in str(info.value) and "actuals.csv" in str(info.value)
