@@ -55,8 +55,12 @@ def _fit(residual, x0, what: str):
     """Solve ``residual(x) = 0`` for the two parameters of a ci90 fit, or raise ValueError."""
     from scipy import optimize
 
-    sol = optimize.least_squares(residual, x0, xtol=1e-15, ftol=1e-15, gtol=1e-15, max_nfev=2000)
-    if not np.all(np.isfinite(sol.x)) or np.max(np.abs(residual(sol.x))) > _FIT_TOL:
+    try:
+        sol = optimize.least_squares(residual, x0, xtol=1e-15, ftol=1e-15, gtol=1e-15, max_nfev=2000)
+        fits = np.all(np.isfinite(sol.x)) and np.max(np.abs(residual(sol.x))) <= _FIT_TOL
+    except (OverflowError, FloatingPointError, ZeroDivisionError, ValueError):
+        fits = False  # an interval so wide or far that the fit overflows
+    if not fits:
         raise ValueError(f"no {what} has this 90% interval")
     return tuple(float(v) for v in sol.x)
 
