@@ -102,3 +102,20 @@ def test_cli_dask_run(tmp_path):
     assert "streamed in chunks of 5,000 draws" in r.output
     bad = CliRunner().invoke(app, ["run", str(BASE_FILE), "-n", "100", "--scheduler", "mpi"])
     assert bad.exit_code == 2 and "must be threads, processes, synchronous or tcp://host:port" in bad.output
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("scheduler", ["processes", "threads"])
+def test_cli_schedulers_stream_the_local_run_bitwise(tmp_path, base_scenario, local, scheduler):
+    """risk run --scheduler processes|threads --out RUN.zarr: the same numbers as a local run."""
+    from typer.testing import CliRunner
+
+    from risk.cli import app
+
+    from conftest import BASE_FILE
+
+    out = tmp_path / "r.zarr"
+    r = CliRunner().invoke(app, ["run", str(BASE_FILE), "-n", str(DRAWS), "--seed", "5", "--sampling", "mc",
+                                 "--scheduler", scheduler, "--chunk-size", "16384", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    assert same(local["mc"], risk.load_run(out)) == []
