@@ -24,6 +24,8 @@ import risk
 from risk.errors import DataError, ScenarioError
 
 from conftest import SCENARIOS
+from test_errors import DELETE
+from test_errors import edit as _set
 
 SETTINGS = {
     "draws": [0, -1, 10**20, "many", 2.5, True],
@@ -47,19 +49,6 @@ def _params(doc, prefix=""):
                 yield from _params(value, prefix + key + ".")
 
 
-def _set(doc, path, value):
-    doc = copy.deepcopy(doc)
-    node = doc
-    *heads, leaf = path.split(".")
-    for h in heads:
-        node = node[h]
-    if value is _DELETE:
-        del node[leaf]
-    else:
-        node[leaf] = value
-    return doc
-
-
 def _rename(doc, path, new_leaf):
     doc = copy.deepcopy(doc)
     node = doc
@@ -70,7 +59,6 @@ def _rename(doc, path, new_leaf):
     return doc
 
 
-_DELETE = object()
 
 
 def cases():
@@ -84,7 +72,7 @@ def cases():
             for v in values:
                 out.append((f"{tag}: {key}={v!r}", file, _set(doc, key, v)))
         for path, node in _params(doc):
-            out.append((f"{tag}: {path} deleted", file, _set(doc, path, _DELETE)))
+            out.append((f"{tag}: {path} deleted", file, _set(doc, path, DELETE)))
             leaf = path.split(".")[-1]
             if len(leaf) > 3:
                 out.append((f"{tag}: {path} misspelt", file, _rename(doc, path, leaf[1] + leaf[0] + leaf[2:])))
