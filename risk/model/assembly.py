@@ -8,7 +8,7 @@ and :class:`risk.data.BaseData`), and return the year's :class:`risk.glossary.Ou
 
 Every field of a record is an array over draws, or a float where a value is the same for
 every draw (the base-year figures); vintages have shape (years, draws) and weights (ages,
-draws). The calendar-year and age loops are the only loops; :mod:`risk.model.engines` runs
+draws). The calendar-year and age loops are the only loops; :mod:`risk.model.engine` runs
 the two functions over the draws of a run.
 """
 
@@ -42,7 +42,7 @@ State = namedtuple("State", [
 #: Vintages by calendar-year column (market units N from the first market-history year; AWS
 #: AI capex I, other capex J, all-GPU AI capex I_cf and AI units U from the first AWS-history
 #: year) and weights by age (installed base W_c, depreciation of servers W_s and of other
-#: capex W_o). Arrays the engine allocates and the assembly fills.
+#: capex W_o), allocated by :func:`vintages` and filled by the assembly.
 Vintages = namedtuple("Vintages", ["N", "I", "J", "I_cf", "U", "W_c", "W_s", "W_o"], module=__name__)
 
 
@@ -68,9 +68,9 @@ def base_year(p, b: BaseData, horizon: int):
     Parameters
     ----------
     p : Params
-        Parameters (:class:`risk.glossary.Params`), floats or arrays over draws.
-    b : Base
-        Base-year data.
+        Parameters (:class:`risk.glossary.Params`), arrays over draws.
+    b : BaseData
+        Base-year figures and history.
     horizon : int
         Projected years H.
 
@@ -163,9 +163,9 @@ def year(p, b: BaseData, c, s, v: Vintages, e, t: int, horizon: int):
     Parameters
     ----------
     p : Params
-        Parameters, floats or arrays over draws.
-    b : Base
-        Base-year data.
+        Parameters, arrays over draws.
+    b : BaseData
+        Base-year figures and history.
     c : Constants
         From :func:`base_year`.
     s : State
