@@ -189,7 +189,9 @@ def save_run(ds: xr.Dataset, path: str | Path) -> Path:
 
     The path is checked first (:func:`check_output`): only a run of this tool is replaced, and
     the disk must have room for the run. The run is written beside the path and takes its
-    place in one step. A dask-backed run (``simulate(..., lazy=True)``) is computed chunk by
+    place in one step. Every numeric variable carries a checksum (HDF5's Fletcher-32 filter in
+    NetCDF, a CRC-32 filter in Zarr), so that :func:`load_run` refuses a run whose bytes were
+    damaged instead of using them. A dask-backed run (``simulate(..., lazy=True)``) is computed chunk by
     chunk as it is written, so memory is bounded by the chunks in flight.
 
     Raises
@@ -199,24 +201,27 @@ def save_run(ds: xr.Dataset, path: str | Path) -> Path:
         old output, if any, is left as it was.
     """
     path = check_output(path, "run", size=int(ds.nbytes * 1.05))
+    numeric = [v for v in ds.data_vars if ds[v].dtype.kind in "fiu"]
     try:
         if path.suffix == ".zarr":
-            _save_zarr(ds, path)
+            import numcodecs
+
+            _save_zarr(ds, path, {v: {"filters": [numcodecs.CRC32()]} for v in numeric})
         else:
             with atomic_path(path) as tmp:
-                ds.to_netcdf(tmp, engine="h5netcdf")
+                ds.to_netcdf(tmp, engine="h5netcdf", encoding={v: {"fletcher32": True} for v in numeric})
     except OSError as e:
         raise OutputError(path, f"could not be written ({e.strerror or e}); any output that was there is unchanged") from None
     return path
 
 
-def _save_zarr(ds: xr.Dataset, path: Path) -> None:
+def _save_zarr(ds: xr.Dataset, path: Path, encoding: dict) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     _remove_stale(path)
     tmp = Path(tempfile.mkdtemp(prefix=_temporary_prefix(path), dir=path.parent))
     try:
         store = tmp / "store"
-        ds.to_zarr(store, mode="w", zarr_format=2)  # format 2 specifies fixed-width strings
+        ds.to_zarr(store, mode="w", zarr_format=2, encoding=encoding)  # format 2 specifies fixed-width strings
         if path.exists():
             if not _exchange(store, path):  # no atomic exchange here: the old run steps aside first
                 os.replace(path, tmp / "old")

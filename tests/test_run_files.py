@@ -111,3 +111,23 @@ def test_missing_paths_name_what_was_expected(tmp_path):
         risk.load_run(tmp_path)
     result = runner.invoke(app, ["analyze", str(tmp_path / "nothing.nc")])
     assert result.exit_code == 2 and "no such run file" in result.output
+
+
+@pytest.mark.parametrize("fmt", ["nc", "zarr"])
+def test_damaged_bytes_are_refused_not_used(runs, tmp_path, fmt):
+    """Runs carry checksums (Fletcher-32 in NetCDF, CRC-32 in Zarr): 4 KB of flipped bits in the
+    values of a run are refused when it is read, never loaded as numbers."""
+    if fmt == "nc":
+        bad = tmp_path / "bad.nc"
+        data = bytearray(runs["nc"].read_bytes())
+        at = len(data) // 2
+    else:
+        bad = tmp_path / "bad.zarr"
+        shutil.copytree(runs["zarr"], bad)
+        chunk = sorted((bad / "aws_depreciation").glob("0*"))[0]
+        data, at = bytearray(chunk.read_bytes()), 16
+    for i in range(at, min(at + 4096, len(data))):
+        data[i] ^= 0xFF
+    (bad if fmt == "nc" else chunk).write_bytes(bytes(data))
+    with pytest.raises(RunFileError, match="cannot be read as a (NetCDF|Zarr) run"):
+        risk.load_run(bad)
