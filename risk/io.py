@@ -18,6 +18,7 @@ import os
 import re
 import shutil
 import tempfile
+import time
 from pathlib import Path
 
 import xarray as xr
@@ -209,10 +210,54 @@ def save_run(ds: xr.Dataset, path: str | Path) -> Path:
             _save_zarr(ds, path, {v: {"filters": [numcodecs.CRC32()]} for v in numeric})
         else:
             with atomic_path(path) as tmp:
-                ds.to_netcdf(tmp, engine="h5netcdf", encoding={v: {"fletcher32": True} for v in numeric})
+                _write_netcdf(ds, tmp, {v: {"fletcher32": True} for v in numeric})
     except OSError as e:
         raise OutputError(path, f"could not be written ({e.strerror or e}); any output that was there is unchanged") from None
     return path
+
+
+def _write_netcdf(ds: xr.Dataset, tmp: Path, encoding: dict) -> None:
+    """Write ``ds`` to the NetCDF file ``tmp``, in a forked child when the run is in memory.
+
+    HDF5 does not survive a failed write: after a disk fills up mid-write, closing the file
+    crashes the process with a segmentation fault (h5py 3, HDF5 1.14). The child shares the
+    run's memory (copy on write, nothing is pickled) and takes the crash alone; this process
+    reports it as an :class:`OSError`. A dask-backed run is written here, chunk by chunk (a
+    forked child cannot use the parent's thread pool or cluster); the disk check before the
+    write (:func:`check_output`) is its guard.
+    """
+    if any(v.chunks is not None for v in ds.variables.values()) or not hasattr(os, "fork"):
+        ds.to_netcdf(tmp, engine="h5netcdf", encoding=encoding)
+        return
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: write, report the reason of a failure, and leave without cleanup
+        os.close(read)
+        code = 0
+        try:
+            _die_with_parent()
+            ds.to_netcdf(tmp, engine="h5netcdf", encoding=encoding)
+        except BaseException as e:  # noqa: BLE001 - whatever it is goes to the parent as text
+            os.write(write, (getattr(e, "strerror", None) or str(e) or type(e).__name__).encode()[:4000])
+            code = 1
+        os._exit(code)
+    os.close(write)
+    with os.fdopen(read, "rb") as pipe:
+        reason = pipe.read().decode(errors="replace")
+    _, status = os.waitpid(pid, 0)
+    if os.WIFSIGNALED(status):
+        raise OSError(errno.EIO, f"the NetCDF writer crashed (signal {os.WTERMSIG(status)}); "
+                                 "the disk may have filled up while it wrote")
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise OSError(errno.EIO, reason or "the NetCDF writer failed")
+
+
+def _die_with_parent() -> None:
+    """Ask Linux to kill this (child) process when its parent dies (``PR_SET_PDEATHSIG``)."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, 9, 0, 0, 0)  # PR_SET_PDEATHSIG, SIGKILL
+    except (OSError, AttributeError):
+        pass
 
 
 def _save_zarr(ds: xr.Dataset, path: Path, encoding: dict) -> None:
@@ -229,7 +274,17 @@ def _save_zarr(ds: xr.Dataset, path: Path, encoding: dict) -> None:
         else:
             os.replace(store, path)
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)  # the new store if it failed, the old run if it was replaced
+        _remove_tree(tmp)  # the new store if it failed, the old run if it was replaced
+
+
+def _remove_tree(path: Path, attempts: int = 20) -> None:
+    """Remove a folder, again while writes still in flight (zarr's asynchronous chunk writes
+    outlive the first one that failed) keep adding files to it."""
+    for _ in range(attempts):
+        shutil.rmtree(path, ignore_errors=True)
+        if not os.path.lexists(path):
+            return
+        time.sleep(0.05)
 
 
 def load_run(path: str | Path) -> xr.Dataset:

@@ -159,3 +159,56 @@ def test_a_writer_killed_at_any_moment_leaves_the_old_run_or_the_new(tmp_path, s
     assert "mix" not in outcomes and "old" in outcomes, outcomes
     save_run(old, target)
     assert [p.name for p in tmp_path.iterdir()] == [target.name]
+
+
+_FILL = r"""
+import collections, resource, shutil, signal, sys, warnings
+warnings.simplefilter("ignore")
+import risk
+from risk.io import OutputError
+target, limit = sys.argv[1], int(sys.argv[2])
+ds = risk.simulate(sys.argv[3], draws=30_000, seed=2)
+usage = collections.namedtuple("usage", "total used free")
+shutil.disk_usage = lambda path: usage(10**12, 0, 10**12)  # the check before the write sees room
+if limit:  # files may not grow past limit bytes: writes fail as on a full disk (EFBIG, not ENOSPC)
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+try:
+    risk.save_run(ds, target)
+    print("written")
+except OutputError as e:
+    print(e)
+"""
+
+
+@pytest.fixture(params=["file-size limit", "full tmpfs"])
+def small_disk(request, tmp_path):
+    """A folder where writes fail part way: a file-size limit, or a real 3 MB tmpfs (as root)."""
+    if request.param == "file-size limit":
+        yield tmp_path, 32 * 1024
+        return
+    where = tmp_path / "tmpfs"
+    where.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(where)], capture_output=True).returncode:
+        pytest.skip("cannot mount a tmpfs here (needs root)")
+    try:
+        yield where, 0
+    finally:
+        subprocess.run(["umount", str(where)])
+
+
+@pytest.mark.parametrize("suffix", [".nc", ".zarr"])
+def test_a_disk_that_fills_during_the_write_ends_in_a_message_and_the_old_run(small_disk, run, suffix):
+    """The disk fills up after the check before the write: a clear message, exit without a
+    crash, the old run intact and no temporary left (HDF5 crashes on close after a failed write,
+    so NetCDF is written in a forked child)."""
+    where, limit = small_disk
+    target = where / f"run{suffix}"
+    save_run(run, target)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    proc = subprocess.run([sys.executable, "-c", _FILL, str(target), str(limit), str(BASE_FILE)], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "could not be written (" in proc.stdout and "any output that was there is unchanged" in proc.stdout, proc.stdout
+    np.testing.assert_array_equal(risk.load_run(target)["nvda_gross_margin"].values, run["nvda_gross_margin"].values)
+    assert [p.name for p in where.iterdir()] == [target.name]
