@@ -212,3 +212,17 @@ def test_a_disk_that_fills_during_the_write_ends_in_a_message_and_the_old_run(sm
     assert "could not be written (" in proc.stdout and "any output that was there is unchanged" in proc.stdout, proc.stdout
     np.testing.assert_array_equal(risk.load_run(target)["nvda_gross_margin"].values, run["nvda_gross_margin"].values)
     assert [p.name for p in where.iterdir()] == [target.name]
+
+
+def test_a_read_only_file_system_is_refused_before_work(tmp_path):
+    """A real read-only mount (root only; skipped elsewhere): exit status 2 and a message."""
+    where = tmp_path / "ro"
+    where.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", str(where)], capture_output=True).returncode:
+        pytest.skip("cannot mount a tmpfs here (needs root)")
+    try:
+        result = runner.invoke(app, ["run", str(BASE_FILE), "-n", "100", "--out", str(where / "x.nc")])
+        assert result.exit_code == 2, result.output
+        assert "cannot write in" in result.output and "read-only file system" in result.output, result.output
+    finally:
+        subprocess.run(["umount", str(where)])
