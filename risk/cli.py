@@ -542,7 +542,7 @@ def update_cmd(
     run_file: Path = typer.Argument(..., help="A saved run (.nc file or .zarr folder)."),
     observe: list[str] = typer.Option(..., "--observe", help="VARIABLE[YEAR] = VALUE +- SD, repeatable; e.g. 'nvda_gross_margin[2026] = 0.72 +- 0.01'."),
     out_file: Path = typer.Option(..., "--out", "-o", help="Write the updated run here."),
-    min_ess: float = typer.Option(100, "--min-ess", help="Refuse below this effective sample size."),
+    min_ess: float = typer.Option(100, "--min-ess", help="Refuse below this effective sample size (and below 1 % of the draws)."),
     resample: bool = typer.Option(False, "--resample", help="Resample the draws to equal weights."),
     top: int = typer.Option(8, "--top", help="Parameters to show."),
 ):
@@ -564,8 +564,8 @@ def update_cmd(
             _fail(e)
     for w in caught:
         err.print(_tagged("warning:", "yellow", w.message), highlight=False, soft_wrap=True)
-    out.print(f"effective sample size {u.ess:,.0f} of {ds.sizes['draw']:,} draws"
-              + (" (resampled to equal weights)" if resample else ""), highlight=False)
+    out.print(f"effective sample size {u.ess:,.0f} of {ds.sizes['draw']:,} draws, Pareto k̂ {u.khat:.2f} (reliable below 0.5, "
+              "refused above 0.7)" + (", resampled to equal weights" if resample else ""), highlight=False)
     table = _table(title="what the observations taught: parameters before and after", title_justify="left")
     for col in ("parameter", "prior median", "posterior median", "prior sd", "posterior sd", "shift (prior sd)"):
         table.add_column(col, justify="left" if col == "parameter" else "right")

@@ -2,15 +2,24 @@
 
 An observation ``nvda_gross_margin[2026] = 0.72 +- 0.01`` says the reported value of an
 output in a year, with a standard error (measurement, definitions, fiscal-year mismatch).
-Each draw gets weight w_i ∝ w_i(prior) · Π_k φ((y_k - x_ik) / σ_k), the Gaussian likelihood
-of the observations given that draw's path (importance sampling from the prior run). The
-effective sample size n_eff = (Σ w)² / Σ w² says how many equally weighted draws the update
-is worth: below ``min_ess`` the update is refused (the observations are too unlikely under
-the run's assumptions); below ``warn_ess`` it warns; with ``resample=True`` the draws are
+Each draw's importance ratio is the Gaussian likelihood of the observations given its path,
+w_i ∝ Π_k φ((y_k - x_ik) / σ_k) (importance sampling from the run, whose draws are equally
+likely). The ratios are Pareto-smoothed (PSIS, ``arviz.psislw``): the largest are replaced by
+the expected order statistics of a generalized Pareto fit to the tail, and the fit's shape
+k̂ says whether the update can be trusted (Vehtari, Simpson, Gelman, Yao and Gabry, 2024,
+"Pareto smoothed importance sampling", JMLR 25). The update is refused when k̂ > 0.7 (a
+few draws would carry it) or when the effective sample size n_eff = (Σ w)² / Σ w² is below
+1 % of the draws or ``min_ess``; below 10 % it warns. With ``resample=True`` the draws are
 resampled (systematic resampling) to equal weights.
 
-The updated run is the original with a ``weight`` variable (dims draw); every metric,
-comparison, rank correlation and reverse stress test uses it.
+The updated run is the original with a ``weight`` variable (dims draw), which every metric,
+comparison, rank correlation and reverse stress test uses, and a ``log_likelihood``
+variable, the sum over every observation so far: a second update adds to it and smooths the
+total once, so that updating twice equals updating once on both sets of observations.
+
+Reported figures reach a run in two ways. A new quarter in the data re-anchors the next run
+(the primary way, see docs/data.md); an update reweights an existing run, for what anchoring
+cannot learn (its parameters), or to ask what a figure not yet in the data would change.
 """
 
 from __future__ import annotations
@@ -28,7 +37,7 @@ from . import metrics
 from .errors import Problem, ScenarioError
 from .sampling import generator
 
-__all__ = ["Observation", "parse_observation", "update", "Update", "UpdateError"]
+__all__ = ["Observation", "parse_observation", "update", "Update", "UpdateError", "pareto_smoothed_weights"]
 
 _OBS = re.compile(r"\s*([A-Za-z_][\w.]*)\s*\[\s*(\d{4})\s*\]\s*=\s*(-?\d+(?:\.\d+)?(?:e-?\d+)?)\s*(%?)\s*(?:\+-|±|\+/-)\s*(\d+(?:\.\d+)?(?:e-?\d+)?)\s*(%?)\s*")
 
@@ -87,73 +96,126 @@ class Update:
     shifts : pandas.DataFrame
         Per parameter: prior and posterior mean, median and sd, and the shift of the mean in
         prior standard deviations; sorted by the absolute shift.
+    khat : float
+        Pareto k̂ of the weights (PSIS): below 0.5 reliable, up to 0.7 usable. [1]
     """
 
     run: xr.Dataset
     ess: float
     shifts: pd.DataFrame
+    khat: float = float("nan")
+
+
+#: Largest Pareto k̂ an update is accepted with (PSIS; above it the estimates are unreliable).
+MAX_KHAT = 0.7
+#: Smallest effective sample an update is accepted with, as a fraction of the draws.
+MIN_ESS_FRACTION = 0.01
 
 
 def update(ds: xr.Dataset, observations: list[Observation | str], min_ess: float = 100.0, warn_ess: float | None = None,
-           resample: bool = False, seed: int = 0) -> Update:
-    """Reweight the draws of ``ds`` by the likelihood of ``observations``.
+           resample: bool = False, seed: int = 0, min_ess_fraction: float = MIN_ESS_FRACTION,
+           max_khat: float = MAX_KHAT) -> Update:
+    """Reweight the draws of ``ds`` by the likelihood of ``observations``, Pareto-smoothed.
 
     Parameters
     ----------
     ds : xarray.Dataset
-        A run (possibly already updated: its weights are the prior).
+        A run, possibly already updated (its observations so far count too).
     observations : list of Observation or str
     min_ess : float
-        Refuse below this effective sample size. [draws]
+        Refuse below this effective sample size, and below ``min_ess_fraction`` of the draws. [draws]
     warn_ess : float, optional
-        Warn below this (default: 10% of the draws).
+        Warn below this (default: 10% of the draws). [draws]
     resample : bool
         Resample the draws to equal weights (systematic resampling, seeded by ``seed``).
+    min_ess_fraction, max_khat : float
+        The other two refusals: the effective sample as a fraction of the draws (default 1 %),
+        and the largest Pareto k̂ (default 0.7).
 
     Raises
     ------
     UpdateError
-        If the effective sample size is below ``min_ess``.
+        If the Pareto k̂ of the weights exceeds 0.7 or the effective sample size is too small;
+        the message says why and what to do.
     """
     obs = [parse_observation(o, ds) if isinstance(o, str) else o for o in observations]
     if not obs:
         raise UpdateError("no observations given")
     n = ds.sizes["draw"]
-    prior = ds["weight"].values.astype(float) if "weight" in ds else np.ones(n)
-    prior = prior / prior.sum()
-    loglik = np.zeros(n)
+    if "log_likelihood" in ds:
+        loglik = ds["log_likelihood"].values.astype(float).copy()
+    elif "weight" in ds:  # weights from elsewhere: they are the prior
+        loglik = np.log(np.maximum(ds["weight"].values.astype(float), 1e-300))
+    else:
+        loglik = np.zeros(n)
     for o in obs:
         x = ds[o.variable].sel(year=o.year).values.astype(float)
         loglik += -0.5 * ((x - o.value) / o.sd) ** 2
-    logw = np.log(np.maximum(prior, 1e-300)) + loglik
-    w = np.exp(logw - logw.max())
-    w /= w.sum()
+    w, khat = pareto_smoothed_weights(loglik)
     ess = metrics.effective_sample_size(w)
-    warn_ess = 0.1 * n if warn_ess is None else warn_ess
-    if ess < min_ess:
+    said = "; ".join(o.describe() for o in obs)
+    todo = ("Run more draws, give a larger standard error if the figure is uncertain, or, for a reported quarter, add it "
+            "to scenarios/data/quarterly.csv and rerun, so that the model is anchored on it instead of reweighted.")
+    floor = max(min_ess, min_ess_fraction * n)
+    if ess < floor:
         raise UpdateError(
-            f"effective sample size {ess:.0f} of {n:,} draws is below the minimum {min_ess:g}: the observations "
-            f"({'; '.join(o.describe() for o in obs)}) are too unlikely under this run's assumptions. Run more draws, "
-            "give a larger standard error, or revise the scenario."
-        )
+            f"effective sample size {ess:.0f} of {n:,} draws is below the minimum {floor:,.0f} (the larger of {min_ess:g} "
+            f"and {min_ess_fraction:.0%} of the draws): the observations ({said}) are too unlikely under this run's assumptions. " + todo)
+    if khat > max_khat:
+        raise UpdateError(
+            f"the update would rest on a few draws: the Pareto-smoothed weights have k̂ = {khat:.2f} > {max_khat:g} (PSIS "
+            f"diagnostic), so its estimates are unreliable. The observations ({said}) lie in the far tail of this run. " + todo)
+    warn_ess = 0.1 * n if warn_ess is None else warn_ess
     if ess < warn_ess:
         warnings.warn(f"effective sample size {ess:.0f} of {n:,} draws: statistics of the updated run are noisy", stacklevel=2)
-    shifts = _shifts(ds, prior, w)
+    prior = ds["weight"].values.astype(float) if "weight" in ds else np.ones(n)
+    shifts = _shifts(ds, prior / prior.sum(), w)
     out = ds.copy()
+    out["log_likelihood"] = ("draw", loglik, {"units": "1", "long_name": "log-likelihood of every observation so far"})
     if resample:
         u = (generator(seed, 30).random() + np.arange(n)) / n
         idx = np.minimum(np.searchsorted(np.cumsum(w), u), n - 1)
         out = out.isel(draw=idx).assign_coords(draw=np.arange(n))
         out["source_draw"] = ("draw", idx, {"long_name": "draw of the prior run this draw was resampled from"})
+        out["log_likelihood"] = ("draw", np.zeros(n), out["log_likelihood"].attrs)  # resampled draws are the new prior
         w = np.full(n, 1.0 / n)
-    out["weight"] = ("draw", w, {"units": "1", "long_name": "draw weight after updating on observations"})
+    out["weight"] = ("draw", w, {"units": "1", "long_name": "draw weight after updating on observations (PSIS)"})
     history = json.loads(ds.attrs.get("observations", "[]"))
     out.attrs.update({
         "observations": json.dumps(history + [o.describe() for o in obs]),
         "effective_sample_size": float(ess),
+        "pareto_k": float(khat),
         "resampled": int(resample),
     })
-    return Update(out, float(ess), shifts)
+    return Update(out, float(ess), shifts, float(khat))
+
+
+def pareto_smoothed_weights(log_ratios: np.ndarray) -> tuple[np.ndarray, float]:
+    """Normalized Pareto-smoothed importance weights and the tail's shape k̂.
+
+    Parameters
+    ----------
+    log_ratios : numpy.ndarray
+        Log importance ratios per draw (any constant offset). [1]
+
+    Returns
+    -------
+    weights : numpy.ndarray
+        Sum to 1. [1]
+    khat : float
+        Shape of the generalized Pareto fit to the largest ratios; -inf when every ratio is
+        equal (nothing to smooth). [1]
+    """
+    lr = np.asarray(log_ratios, dtype=float)
+    if np.ptp(lr) == 0:
+        return np.full(lr.size, 1.0 / lr.size), float("-inf")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # arviz's notices of its refactor and of small samples
+        import arviz
+
+        smoothed, khat = arviz.psislw(lr - lr.max())
+    w = np.exp(smoothed - smoothed.max())
+    return w / w.sum(), float(khat)
 
 
 def _shifts(ds: xr.Dataset, prior: np.ndarray, post: np.ndarray) -> pd.DataFrame:

@@ -49,8 +49,11 @@ def test_effective_sample_size_warning_refusal_and_resampling(prior):
         u = update(prior, ["aws_operating_margin[2026] = 0.37 +- 0.01"])
     assert 100 < u.ess < 2000 and u.run["weight"].sum() == pytest.approx(1.0)
     assert "aws_operating_margin[2026] = 0.37 +- 0.01" in u.run.attrs["observations"]
-    with pytest.raises(UpdateError, match=r"effective sample size \d+ of 20,000 draws is below the minimum 100: the observations"):
+    with pytest.raises(UpdateError, match=r"effective sample size \d+ of 20,000 draws is below the minimum 200 \(the larger "
+                                          r"of 100 and 1% of the draws\): the observations \(nvda_gross_margin\[2026\] = 0.6 "
+                                          r"\+- 0.001\) are too unlikely .* add it to scenarios/data/quarterly.csv and rerun"):
         update(prior, ["nvda_gross_margin[2026] = 0.60 +- 0.001"])
+    assert u.run.attrs["pareto_k"] == u.khat and u.khat < 0.7
     r = update(prior, ["aws_operating_margin[2026] = 0.33 +- 0.02"], resample=True)
     assert np.allclose(r.run["weight"].values, 1 / 20_000) and "source_draw" in r.run
     # resampled and weighted runs agree in distribution
@@ -60,10 +63,33 @@ def test_effective_sample_size_warning_refusal_and_resampling(prior):
     assert float(med_w) == pytest.approx(float(med_r), abs=0.01)
 
 
+@pytest.mark.parametrize("shape", [0.3, 0.5, 0.8, 1.0])
+def test_pareto_k_recovers_the_tail_of_known_ratios(shape):
+    """Ratios U^-k (U uniform) have a Pareto tail of shape k: PSIS's k̂ finds it."""
+    from risk.update import pareto_smoothed_weights
+
+    ratios = -shape * np.log(np.random.default_rng(3).random(20_000))
+    w, khat = pareto_smoothed_weights(ratios)
+    assert khat == pytest.approx(shape, abs=0.1) and w.sum() == pytest.approx(1.0)
+    assert pareto_smoothed_weights(np.zeros(10))[1] == -np.inf  # nothing to smooth
+
+
+def test_an_update_on_a_heavy_tail_is_refused_by_its_pareto_k(prior):
+    """k̂ above 0.7 though the effective sample passes 1 %: refused, saying why and what to do."""
+    run = prior.copy()
+    run["log_likelihood"] = ("draw", -0.8 * np.log(np.random.default_rng(3).random(run.sizes["draw"])))
+    with pytest.raises(UpdateError, match=r"the update would rest on a few draws: the Pareto-smoothed weights have "
+                                          r"k̂ = 0\.\d\d > 0\.7 \(PSIS diagnostic\), so its estimates are unreliable\. .* "
+                                          r"Run more draws, give a larger standard error"):
+        update(run, ["aws_operating_margin[2026] = 0.33 +- 1"])
+
+
 def test_updates_compose(prior):
     a = update(update(prior, ["aws_operating_margin[2026] = 0.33 +- 0.02"]).run, ["nvda_gross_margin[2026] = 0.72 +- 0.01"])
     b = update(prior, ["aws_operating_margin[2026] = 0.33 +- 0.02", "nvda_gross_margin[2026] = 0.72 +- 0.01"])
     np.testing.assert_allclose(a.run["weight"].values, b.run["weight"].values, rtol=1e-9, atol=1e-15)
+    np.testing.assert_allclose(a.run["log_likelihood"].values, b.run["log_likelihood"].values, rtol=1e-12)
+    assert a.khat == pytest.approx(b.khat, abs=1e-9)
 
 
 @pytest.mark.slow
@@ -78,7 +104,7 @@ def test_synthetic_truth_calibration(base_scenario, prior):
         truth = truths.isel(draw=j)
         obs = [Observation(v, y, float(truth[v].sel(year=y)) + rng.normal(0, sd), sd) for v, y, sd in OBSERVED]
         with _quiet():
-            u = update(prior, obs, min_ess=20)
+            u = update(prior, obs, min_ess=20, min_ess_fraction=0, max_khat=np.inf)
         w = u.run["weight"].values
         for v in ("nvda_gross_margin", "aws_operating_margin"):
             x = prior[v].sel(year=2030).values
