@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["ParameterInfo", "OutputInfo", "PARAMETERS", "OUTPUTS", "SHOCKS", "CALIBRATED", "field_name",
+__all__ = ["ParameterInfo", "OutputInfo", "PARAMETERS", "OUTPUTS", "SHOCKS", "UNIFORM_SHOCKS", "CALIBRATED", "field_name",
            "Params", "Shocks", "Outputs", "Calibrated"]
 
 
@@ -97,6 +97,7 @@ PARAMETERS: dict[str, ParameterInfo] = {
         _P("pricing.cost_drift", "c_bar", "1/yr", "mean yearly change of NVIDIA's unit cost (HBM, packaging)", (-0.5, 0.5)),
         _P("pricing.cost_volatility", "sigma_c", "1/yr", "standard deviation of the yearly unit-cost shock", (0.0, 0.5)),
         _P("pricing.pass_through", "psi", "1", "share of unit-cost changes passed through to price", SHARE),
+        _P("pricing.scarcity", "chi", "1", "rise of NVIDIA's markup premium, as a share of the base year's, per unit of last year's utilization above u*", (0.0, 20.0)),
         # 4. compute supply and demand
         _P("compute.asic_cost_advantage", "rho", "1", "ASIC cost advantage per compute unit against base-year GPU prices", (0.0, 0.95)),
         _P("compute.hardware_progress", "h", "1/yr", "yearly growth of compute bought per dollar", (0.0, 5.0)),
@@ -113,7 +114,11 @@ PARAMETERS: dict[str, ParameterInfo] = {
         _P("nvidia.gpu_share_horizon", "n_H", "1", "NVIDIA share of merchant GPU spend in the horizon year", SHARE),
         _P("nvidia.opex_growth", "g_O", "1/yr", "yearly growth of NVIDIA's operating expenses", (-0.5, 5.0)),
         _P("nvidia.other_growth", "g_o", "1/yr", "yearly growth of NVIDIA's revenue outside the data center", (-0.5, 5.0)),
+        _P("nvidia.charge_probability", "p_X", "1", "probability of a one-off gross-margin charge (inventory, export controls) in a year", SHARE),
+        _P("nvidia.charge_size", "x_X", "1", "size of a one-off charge as a share of the year's revenue", (0.0, 0.5)),
         # 6. AWS
+        _P("aws.amazon_capex_share_change", "a_1", "1", "relative change of Amazon's share of hyperscaler capex in the first projected year", (-0.9, 2.0)),
+        _P("aws.amazon_capex_share_drift", "a_alpha", "1/yr", "yearly relative drift of Amazon's share of hyperscaler capex after the first projected year", (-0.5, 0.5)),
         _P("aws.capex_share", "beta", "1", "AWS share of Amazon capex", SHARE),
         _P("aws.ai_capex_share", "theta", "1", "AI accelerators and servers as a share of AWS capex", SHARE),
         _P("aws.inhouse_start", "sigma_0", "1", "AWS own-silicon share of its AI compute units in the base year", SHARE),
@@ -125,6 +130,8 @@ PARAMETERS: dict[str, ParameterInfo] = {
         _P("aws.rental_decline", "d", "1/yr", "yearly decline of the rental price of a compute unit", (-0.5, 0.95)),
         _P("aws.core_growth", "g_core", "1/yr", "yearly growth of AWS's non-AI revenue", (-0.5, 5.0)),
         _P("aws.ai_cash_cost", "omega_ai", "1", "cash costs (power, networking) per dollar of AI revenue", SHARE),
+        _P("aws.cost_efficiency", "e_c", "1/yr", "yearly decline of AWS's core cash costs per dollar of core revenue", (-0.5, 0.5)),
+        _P("aws.cost_floor", "omega_floor", "1", "floor of AWS's core cash costs per dollar of core revenue, reached by efficiency gains", SHARE),
         _P("aws.external.enabled", "B_E", "1", "1 if Amazon sells its chips to other companies' data centers", SHARE, integer=True),
         _P("aws.external.start_year", "y_E", "year", "calendar year external chip sales start", YEAR),
         _P("aws.external.ramp_years", "r_E", "yr", "years external chip sales take to reach maturity", (0.25, 50.0)),
@@ -134,8 +141,10 @@ PARAMETERS: dict[str, ParameterInfo] = {
 }
 
 
-#: Per-year shock streams, each standard normal except ``digestion`` (uniform on [0, 1)).
-SHOCKS: tuple[str, ...] = ("capex", "digestion", "demand_inference", "demand_training", "unit_cost")
+#: Per-year shock streams, each standard normal except those of :data:`UNIFORM_SHOCKS`.
+SHOCKS: tuple[str, ...] = ("capex", "digestion", "demand_inference", "demand_training", "unit_cost", "charge")
+#: Shock streams uniform on [0, 1): the digestion regime's and the one-off charge's draws.
+UNIFORM_SHOCKS: frozenset[str] = frozenset({"digestion", "charge"})
 
 _O = OutputInfo
 OUTPUTS: dict[str, OutputInfo] = {
@@ -154,6 +163,8 @@ OUTPUTS: dict[str, OutputInfo] = {
         _O("digestion", "1", "capex digestion year (1) or not (0)"),
         _O("nvda_price_index", "1", "NVIDIA price per compute unit relative to the base year"),
         _O("nvda_gross_margin", "1", "NVIDIA gross margin"),
+        _O("nvda_gross_margin_underlying", "1", "NVIDIA gross margin before one-off charges"),
+        _O("nvda_one_off_charges", "USD bn", "NVIDIA one-off charges in cost of revenue"),
         _O("nvda_operating_margin", "1", "NVIDIA operating margin"),
         _O("nvda_revenue", "USD bn", "NVIDIA revenue"),
         _O("nvda_dc_revenue", "USD bn", "NVIDIA data center revenue"),

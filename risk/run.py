@@ -23,6 +23,7 @@ from .data import BaseData
 from .errors import Problem, ScenarioError
 from .glossary import CALIBRATED, OUTPUTS, PARAMETERS, SHOCKS
 from .model.engine import Blocks, output_blocks, run_rows
+from .streams import PARAMETER_ROWS
 from .sampling import BLOCK, METHODS, parameter_matrix, parameter_uniforms, sample_shocks, warn_sobol_balance
 from .scenario import Scenario
 
@@ -119,7 +120,7 @@ def run_chunk(scenario: Scenario, base: BaseData, draws: int, seed: int, samplin
     """
     H = scenario.settings.horizon
     par = parameter_matrix(scenario.parameters, draws, seed, sampling, scenario.correlations, rows=rows,
-                           uniforms=design, threads=False, order=list(PARAMETERS),
+                           uniforms=design, threads=False, order=PARAMETER_ROWS,
                            out=None if scratch is None else scratch[0])
     shocks = sample_shocks(seed, H, rows[0], rows[1], out=None if scratch is None else scratch[1])
     run_rows(par, shocks, base, H, blocks, at)

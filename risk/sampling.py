@@ -27,7 +27,7 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from .distributions import Distribution
-from .glossary import SHOCKS
+from .glossary import SHOCKS, UNIFORM_SHOCKS
 from .streams import (BLOCK, N_PARAMETER_STREAMS, chi2_key, lhs_key, mc_key, parameter_stream, shock_key,
                       sobol_key)
 
@@ -271,8 +271,8 @@ def _map_threads(func, items, threads: bool = True) -> None:
 def sample_shocks(seed: int, horizon: int, start: int, stop: int, out: np.ndarray | None = None) -> np.ndarray:
     """Per-year shocks for draws ``start`` to ``stop``, shape (len(SHOCKS), horizon, stop - start).
 
-    Row s is stream ``SHOCKS[s]`` (:data:`risk.glossary.SHOCKS`): ``digestion`` is uniform on
-    [0, 1), the others standard normal.
+    Row s is stream ``SHOCKS[s]`` (:data:`risk.glossary.SHOCKS`): those of
+    :data:`risk.glossary.UNIFORM_SHOCKS` are uniform on [0, 1), the others standard normal.
 
     Parameters
     ----------
@@ -288,14 +288,14 @@ def sample_shocks(seed: int, horizon: int, start: int, stop: int, out: np.ndarra
         for b, lo, hi in _blocks(start, stop):
             rng = generator(seed, *shock_key(name, b))
             if hi - lo == BLOCK == n:  # the rows are this block: drawn in place
-                if name == "digestion":
+                if name in UNIFORM_SHOCKS:
                     rng.random(out=arr.reshape(-1))
                 else:
                     from .compiled import normals_into  # numpy's numbers, compiled: see risk/compiled.py
 
                     normals_into(rng, arr.reshape(-1))
             else:
-                draw = rng.random if name == "digestion" else rng.standard_normal
+                draw = rng.random if name in UNIFORM_SHOCKS else rng.standard_normal
                 at = b * BLOCK + lo - start
                 arr[:, at : at + hi - lo] = draw((horizon, BLOCK))[:, lo:hi]
     return out

@@ -4,7 +4,10 @@ Every random number of a run comes from a numpy Generator (PCG64) seeded by
 ``SeedSequence(seed, spawn_key=key)``, never by seed arithmetic. The key of each stream is
 built here from the stream's number in :data:`PARAMETER_STREAMS` or :data:`SHOCK_STREAMS`,
 looked up by the parameter's path or the shock's name, never by a position in the glossary:
-adding, removing or reordering parameters changes no other parameter's numbers.
+adding, removing or reordering parameters changes no other parameter's numbers in ``mc`` and
+``lhs`` runs. (A ``sobol`` run's sequence has a dimension a stream number, and scrambling
+draws for every dimension: a new stream number gives every parameter a new, equally good,
+Sobol sequence.)
 
 A new parameter or shock takes the next unused number; a removed one keeps its number out of
 use (a number is never given to another name). tests/test_streams.py holds the table to
@@ -23,7 +26,9 @@ Keys (b: the block of :data:`BLOCK` draws):
 
 from __future__ import annotations
 
-__all__ = ["BLOCK", "PARAMETER_STREAMS", "SHOCK_STREAMS", "N_PARAMETER_STREAMS", "parameter_stream", "mc_key", "lhs_key",
+from .glossary import PARAMETERS
+
+__all__ = ["BLOCK", "PARAMETER_STREAMS", "SHOCK_STREAMS", "N_PARAMETER_STREAMS", "PARAMETER_ROWS", "parameter_stream", "mc_key", "lhs_key",
            "sobol_key", "chi2_key", "shock_key"]
 
 #: Draws per block of a blocked stream (Monte Carlo parameter uniforms, shocks, the t
@@ -89,6 +94,13 @@ PARAMETER_STREAMS: dict[str, int] = {
     "aws.external.ramp_years": 53,
     "aws.external.mature_revenue": 54,
     "aws.external.margin": 55,
+    "pricing.scarcity": 56,
+    "nvidia.charge_probability": 57,
+    "nvidia.charge_size": 58,
+    "aws.amazon_capex_share_change": 59,
+    "aws.amazon_capex_share_drift": 60,
+    "aws.cost_efficiency": 61,
+    "aws.cost_floor": 62,
 }
 
 #: Stream number of each per-year shock, by name. Append only.
@@ -98,6 +110,7 @@ SHOCK_STREAMS: dict[str, int] = {
     "demand_inference": 2,
     "demand_training": 3,
     "unit_cost": 4,
+    "charge": 5,
 }
 
 #: Rows of a Monte Carlo block and dimensions of the Sobol sequence: one a stream number.
@@ -136,3 +149,9 @@ def chi2_key(block: int) -> tuple[int, ...]:
 def shock_key(name: str, block: int) -> tuple[int, ...]:
     """Key of block ``block`` of shock stream ``name``."""
     return (1 + SHOCK_STREAMS[name], block)
+
+
+#: The glossary's parameters in stream-number order: the rows of a run's parameter matrix, so
+#: that a block of Monte Carlo uniforms (a stream to a row) is drawn straight into it. Records
+#: and Datasets name parameters; nothing else depends on this order.
+PARAMETER_ROWS: tuple[str, ...] = tuple(sorted(PARAMETERS, key=parameter_stream))

@@ -46,6 +46,9 @@ def reference_path(p: dict, shocks: dict, base, H: int) -> dict:
     Ls, Lo = int(p["aws.server_life"]), int(p["aws.other_life"])
     Rai0, d, gcore, wai = p["aws.ai_revenue_start"], p["aws.rental_decline"], p["aws.core_growth"], p["aws.ai_cash_cost"]
     BE, yE, rE, Emax, mE = (p[f"aws.external.{k}"] for k in ("enabled", "start_year", "ramp_years", "mature_revenue", "margin"))
+    chi, pX, xX = p["pricing.scarcity"], p["nvidia.charge_probability"], p["nvidia.charge_size"]
+    a1, a_alpha = p["aws.amazon_capex_share_change"], p["aws.amazon_capex_share_drift"]
+    e_c, w_floor = p["aws.cost_efficiency"], p["aws.cost_floor"]
 
     # ---- base year and calibration
     C0 = base.capex_hyperscaler
@@ -98,7 +101,8 @@ def reference_path(p: dict, shocks: dict, base, H: int) -> dict:
         capex_hyperscaler=C0, accelerator_market=M0, asic_share_inference=s0i, asic_share_training=s0t,
         asic_unit_share=s0, asic_spend_share=1 - G0 / M0, inference_share=phi0, compute_supply=S0,
         compute_demand=Dinf + Dtr, utilization=min(1.0, (Dinf + Dtr) / S0), digestion=0, nvda_price_index=1,
-        nvda_gross_margin=base.nvda_gross_margin, nvda_operating_margin=base.nvda_gross_margin - base.nvda_opex / base.nvda_revenue,
+        nvda_gross_margin=base.nvda_gross_margin, nvda_gross_margin_underlying=GMu,
+        nvda_one_off_charges=base.nvda_one_off_charges, nvda_operating_margin=base.nvda_gross_margin - base.nvda_opex / base.nvda_revenue,
         nvda_revenue=base.nvda_revenue, nvda_dc_revenue=n0 * G0, nvda_gpu_share=n0, aws_inhouse_share=sig0,
         aws_capex_ai=I[Y0], aws_capex_saved=I[Y0] * (1 / cA0 - 1), aws_depreciation=D0, aws_ai_revenue=Rai0,
         aws_revenue=base.aws_revenue, aws_operating_margin=base.aws_operating_margin,
@@ -125,9 +129,11 @@ def reference_path(p: dict, shocks: dict, base, H: int) -> dict:
         s = phi * si + (1 - phi) * st
 
         mu = mu0 * (1 - v) ** t
-        prem = prem0 * max(0.0, 1 - eps * (1 - mu) * max(0.0, s - s0))
+        prem = prem0 * max(0.0, 1 - eps * (1 - mu) * max(0.0, s - s0) + chi * (u - ustar))  # u: last year's
         kappa *= max(1 + cbar + sig_c * shocks["unit_cost"][t - 1], FLOOR)
-        GM = 1 - kappa ** (1 - psi) / (1 + prem)
+        GMu_t = 1 - kappa ** (1 - psi) / (1 + prem)
+        X = xX if shocks["charge"][t - 1] < pX else 0.0
+        GM = GMu_t - X
         P = kappa**psi * (1 + prem) / (1 + prem0)
 
         c = (1 - s) * P + s * (1 - rho)
@@ -140,7 +146,7 @@ def reference_path(p: dict, shocks: dict, base, H: int) -> dict:
         Rnv = n * G + Ro0 * (1 + go) ** t
         OM = GM - base.nvda_opex * (1 + gO) ** t / Rnv
 
-        A = alpha * C
+        A = alpha * (1 + a1) * (1 + a_alpha) ** (t - 1) * C
         I[Y], J[Y] = theta * beta * A, (1 - theta) * beta * A
         sig = max(0.0, min(sigmax, sig0 + lam * (s - s0)))
         cA = (1 - sig) * P + sig * (1 - rho)
@@ -152,13 +158,14 @@ def reference_path(p: dict, shocks: dict, base, H: int) -> dict:
         Rcore = Rcore0 * (1 + gcore) ** t
         E = BE * Emax * min(max((Y - yE) / rE, 0.0), 1.0)
         RA = Rcore + Rai + E
-        cash = wc * Rcore + wai * Rai + (1 - mE) * E
+        wc_t = max(min(wc, w_floor), wc * (1 - e_c) ** t)
+        cash = wc_t * Rcore + wai * Rai + (1 - mE) * E
         OMA, OMcf = 1 - (D + cash) / RA, 1 - (Dcf + cash) / RA
         rec(
             capex_hyperscaler=C, accelerator_market=M, asic_share_inference=si, asic_share_training=st,
             asic_unit_share=s, asic_spend_share=1 - G / M, inference_share=phi, compute_supply=S,
             compute_demand=Dinf + Dtr, utilization=u, digestion=R, nvda_price_index=P, nvda_gross_margin=GM,
-            nvda_operating_margin=OM, nvda_revenue=Rnv, nvda_dc_revenue=n * G, nvda_gpu_share=n,
+            nvda_gross_margin_underlying=GMu_t, nvda_one_off_charges=X * Rnv, nvda_operating_margin=OM, nvda_revenue=Rnv, nvda_dc_revenue=n * G, nvda_gpu_share=n,
             aws_inhouse_share=sig, aws_capex_ai=I[Y], aws_capex_saved=Icf[Y] - I[Y], aws_depreciation=D,
             aws_ai_revenue=Rai, aws_revenue=RA, aws_operating_margin=OMA, aws_operating_margin_all_gpu=OMcf,
             aws_margin_uplift=OMA - OMcf, aws_margin_uplift_bp=(OMA - OMcf) * 1e4, aws_external_revenue=E,

@@ -34,19 +34,67 @@ VALUES = {
     "aws.rental_decline": 0.1, "aws.core_growth": 0.1, "aws.ai_cash_cost": 0.3,
     "aws.external.enabled": 0, "aws.external.start_year": 2027, "aws.external.ramp_years": 2,
     "aws.external.mature_revenue": 10.0, "aws.external.margin": 0.5,
+    # the structural terms at their neutral values: v1
+    "pricing.scarcity": 0.0, "nvidia.charge_probability": 0.0, "nvidia.charge_size": 0.02,
+    "aws.amazon_capex_share_change": 0.0, "aws.amazon_capex_share_drift": 0.0, "aws.cost_efficiency": 0.0,
+    "aws.cost_floor": 0.3,
 }
+#: The structural terms switched on: scarcity pricing, a charge every year, Amazon's capex share
+#: down 15 % then up 2 % a year, AWS core cash costs down 10 % a year to a floor of 0.45.
+TERMS = {"pricing.scarcity": 1.0, "nvidia.charge_probability": 1.0, "nvidia.charge_size": 0.02,
+         "aws.amazon_capex_share_change": -0.15, "aws.amazon_capex_share_drift": 0.02, "aws.cost_efficiency": 0.1,
+         "aws.cost_floor": 0.45}
 
 
-@pytest.fixture(scope="module")
-def path(base_doc):
-    assert set(VALUES) == set(PARAMETERS)
+def _point_path(base_doc, values):
     doc = base_doc
-    for p, v in VALUES.items():
+    for p, v in values.items():
         doc = set_path(doc, p, fixed(v))
     ds = risk.simulate(scenario_from_dict(doc, base_dir=SCENARIOS), draws=64, seed=1, dtype="float64")
     for name in ds.data_vars:  # one deterministic path: every draw the same
         assert (ds[name].max("draw") == ds[name].min("draw")).all(), name
     return ds.isel(draw=0)
+
+
+@pytest.fixture(scope="module")
+def path(base_doc):
+    assert set(VALUES) == set(PARAMETERS)
+    return _point_path(base_doc, VALUES)
+
+
+def test_structural_terms_by_hand(base_doc, path):
+    """Scarcity pricing, one-off charges, Amazon's capex share and AWS cost efficiency, by hand
+    from the v1 path's quantities they leave alone."""
+    terms = _point_path(base_doc, VALUES | TERMS)
+    v1 = lambda name, year: float(path[name].sel(year=year))
+    got = lambda name, year: float(terms[name].sel(year=year))
+    # Amazon capex: alpha_0 = 131.8 / 400, -15 % in 2026, +2 % in 2027; hyperscaler capex unchanged
+    alpha = 131.8 / 400
+    assert got("capex_hyperscaler", 2027) == v1("capex_hyperscaler", 2027)
+    assert got("amazon_capex", 2026) == pytest.approx(alpha * 0.85 * 600, rel=1e-12)
+    assert got("amazon_capex", 2027) == pytest.approx(alpha * 0.85 * 1.02 * v1("capex_hyperscaler", 2027), rel=1e-12)
+    # scarcity: 2025 utilization 0.95 against u* = 0.85 lifts the 2026 premium by 0.1 of prem_0
+    s0, s1 = 0.5 * 0.25 + 0.5 * 0.12, v1("asic_unit_share", 2026)
+    gm0 = 0.711 + 4.5 / 215.94
+    prem0 = gm0 / (1 - gm0)
+    prem1 = prem0 * (1 - 2.0 * (1 - 0.5 * 0.9) * (s1 - s0) + 1.0 * (0.95 - 0.85))
+    GMu1 = 1 - 1.02**0.5 / (1 + prem1)
+    assert got("nvda_gross_margin_underlying", 2026) == pytest.approx(GMu1, rel=1e-12)
+    assert GMu1 > v1("nvda_gross_margin", 2026)
+    # a charge of 2 % of revenue every year, in GAAP gross and operating margin alike
+    for year in (2026, 2027, 2032):
+        assert got("nvda_gross_margin", year) == pytest.approx(got("nvda_gross_margin_underlying", year) - 0.02, rel=1e-12)
+        assert got("nvda_one_off_charges", year) == pytest.approx(0.02 * got("nvda_revenue", year), rel=1e-12)
+    assert v1("nvda_one_off_charges", 2026) == 0 and v1("nvda_gross_margin_underlying", 2026) == v1("nvda_gross_margin", 2026)
+    # AWS core cash costs: 0.522 in 2025, 10 % less a year, down to the floor 0.45 (binds from 2027)
+    wc = (128.7 * (1 - 45.6 / 128.7) - 21.45 - 0.3 * 25) / (128.7 - 25)
+    for t, year in ((1, 2026), (2, 2027), (5, 2030)):
+        w = max(min(wc, 0.45), wc * 0.9**t)
+        Rc = (128.7 - 25) * 1.1**t
+        cash = w * Rc + 0.3 * got("aws_ai_revenue", year)
+        OM = 1 - (got("aws_depreciation", year) + cash) / got("aws_revenue", year)
+        assert got("aws_operating_margin", year) == pytest.approx(OM, rel=1e-12)
+    assert wc * 0.9 > 0.45 > wc * 0.81
 
 
 L = lambda x: 1 / (1 + math.exp(-x))

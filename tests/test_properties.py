@@ -97,32 +97,56 @@ def test_no_own_silicon_means_no_uplift(inputs, base):
 
 
 def test_higher_asic_ceilings_lower_nvidia_margins(inputs, base, out):
-    """Gross margin falls in every draw. The operating margin also depends on revenue, hence
-    on the capex path; the overbuild feedback (zeta > 0) can move a digestion year and so
-    raise a later year's capex. With the feedback off it falls in every draw; with it on, in
-    distribution."""
+    """Without the scarcity term (chi = 0) the gross margin falls in every draw. With it, the
+    premium also follows last year's utilization, which the overbuild feedback (zeta > 0) can
+    raise by moving a digestion year: then it falls in distribution, and in most draws. The
+    operating margin also depends on revenue, hence on the capex path: with the feedback off
+    it falls in every draw; with it on, in distribution."""
     up = lambda x: np.minimum(1.0, x + 0.1)
     o = rerun(inputs, base, asic_adoption__inference__ceiling=up, asic_adoption__training__ceiling=up)
-    assert (o["nvda_gross_margin"] <= out["nvda_gross_margin"] + 1e-12).all()
     assert (o["nvda_gross_margin"][:, 1:] < out["nvda_gross_margin"][:, 1:]).mean() > 0.9
+    assert (np.median(o["nvda_gross_margin"][:, 1:], 0) < np.median(out["nvda_gross_margin"][:, 1:], 0)).all()
     assert (np.median(o["nvda_operating_margin"][:, 1:], 0) < np.median(out["nvda_operating_margin"][:, 1:], 0)).all()
-    lo = rerun(inputs, base, digestion__overbuild_sensitivity=0.0)
-    hi = rerun(inputs, base, digestion__overbuild_sensitivity=0.0, asic_adoption__inference__ceiling=up,
-               asic_adoption__training__ceiling=up)
+    v1 = rerun(inputs, base, pricing__scarcity=0.0)
+    v1_up = rerun(inputs, base, pricing__scarcity=0.0, asic_adoption__inference__ceiling=up,
+                  asic_adoption__training__ceiling=up)
+    assert (v1_up["nvda_gross_margin"] <= v1["nvda_gross_margin"] + 1e-12).all()
+    lo = rerun(inputs, base, pricing__scarcity=0.0, digestion__overbuild_sensitivity=0.0)
+    hi = rerun(inputs, base, pricing__scarcity=0.0, digestion__overbuild_sensitivity=0.0,
+               asic_adoption__inference__ceiling=up, asic_adoption__training__ceiling=up)
     assert (hi["nvda_operating_margin"] <= lo["nvda_operating_margin"] + 1e-12).all()
 
 
 def test_higher_elasticity_lowers_gross_margin(inputs, base, out):
+    """In every draw without the scarcity term; with it, in distribution (see above)."""
     o = rerun(inputs, base, pricing__elasticity=lambda e: e * 1.5)
-    assert (o["nvda_gross_margin"] <= out["nvda_gross_margin"] + 1e-12).all()
     assert (o["nvda_gross_margin"][:, -1] < out["nvda_gross_margin"][:, -1]).mean() > 0.9
+    assert (np.median(o["nvda_gross_margin"][:, 1:], 0) < np.median(out["nvda_gross_margin"][:, 1:], 0)).all()
+    v1 = rerun(inputs, base, pricing__scarcity=0.0)
+    v1_up = rerun(inputs, base, pricing__scarcity=0.0, pricing__elasticity=lambda e: e * 1.5)
+    assert (v1_up["nvda_gross_margin"] <= v1["nvda_gross_margin"] + 1e-12).all()
+
+
+def test_higher_scarcity_raises_the_margin_while_compute_is_scarce(inputs, base):
+    """chi scales the premium's response to last year's utilization: in 2026, after a 2025 at
+    u_0 above u*, a larger chi raises the gross margin in every draw."""
+    params, _ = inputs
+    lo = rerun(inputs, base, pricing__scarcity=0.0)
+    hi = rerun(inputs, base, pricing__scarcity=1.0)
+    scarce = params["compute.base_utilization"] > params["digestion.utilization_threshold"]
+    assert scarce.mean() > 0.9
+    assert (hi["nvda_gross_margin"][scarce, 1] > lo["nvda_gross_margin"][scarce, 1]).all()
 
 
 def test_higher_asic_cost_advantage_saves_more_capex(inputs, base):
-    """With the overbuild feedback off (zeta = 0) the capex path does not depend on rho, so
-    capex saved and depreciation saved rise with rho in every draw and year."""
-    lo = rerun(inputs, base, digestion__overbuild_sensitivity=0.0)
-    hi = rerun(inputs, base, digestion__overbuild_sensitivity=0.0, compute__asic_cost_advantage=lambda r: r + 0.05)
+    """With the overbuild feedback off (zeta = 0) the capex path does not depend on rho; without
+    the scarcity term (chi = 0) neither do NVIDIA's prices, so capex saved and depreciation
+    saved rise with rho in every draw and year. (With chi > 0, cheaper ASICs mean more units,
+    lower utilization and lower NVIDIA prices, which makes the all-GPU counterfactual cheaper:
+    not monotone, by design.)"""
+    lo = rerun(inputs, base, digestion__overbuild_sensitivity=0.0, pricing__scarcity=0.0)
+    hi = rerun(inputs, base, digestion__overbuild_sensitivity=0.0, pricing__scarcity=0.0,
+               compute__asic_cost_advantage=lambda r: r + 0.05)
     np.testing.assert_array_equal(lo["capex_hyperscaler"], hi["capex_hyperscaler"])
     assert (hi["aws_capex_saved"][:, 1:] > lo["aws_capex_saved"][:, 1:]).all()
     saved = lambda o: (o["aws_operating_margin"] - o["aws_operating_margin_all_gpu"]) * o["aws_revenue"]

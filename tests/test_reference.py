@@ -67,6 +67,13 @@ def _wide(base_doc):
         aws__server_life={"dist": "choice", "values": [4, 5, 6, 7], "source": "t", "note": "t"},
         compute__accelerator_life={"dist": "choice", "values": [3, 5, 7], "source": "t", "note": "t"},
         aws__external__enabled={"dist": "bernoulli", "p": 0.9, "source": "t", "note": "t"},
+        pricing__scarcity=u(0, 3),
+        nvidia__charge_probability=u(0.2, 0.8),
+        nvidia__charge_size=u(0.01, 0.08),
+        aws__amazon_capex_share_change=u(-0.3, 0.2),
+        aws__amazon_capex_share_drift=u(-0.1, 0.1),
+        aws__cost_efficiency=u(0.05, 0.25),
+        aws__cost_floor=u(0.2, 0.6),
     )
 
 
@@ -79,6 +86,11 @@ def test_wide_scenario_exercises_every_branch(base_doc, base):
     growth = o["capex_hyperscaler"][:, 1:] / o["capex_hyperscaler"][:, :-1]
     assert (growth < 0.95).any() and (growth > 1.2).any()
     assert (o["nvda_price_index"][:, -1] < 0.8).any()
+    charged = o["nvda_one_off_charges"][:, 1:] > 0
+    assert 0.2 < charged.mean() < 0.8  # charges in some years, not in others
+    assert np.all((o["nvda_gross_margin_underlying"] - o["nvda_gross_margin"])[:, 1:][~charged] == 0)
+    assert (r.calibrated["aws_cash_cost_core"] < params["aws.cost_floor"]).any()  # calibrated below the floor: kept
+    assert (r.calibrated["aws_cash_cost_core"] * 0.75**7 < params["aws.cost_floor"]).any()  # the floor binds
 
 
 def test_simulate_is_bitwise_the_same_whatever_the_chunks_and_threads(base_scenario):

@@ -7,9 +7,9 @@ import pytest
 from pydantic import TypeAdapter
 
 from risk.distributions import DistributionSpec
-from risk.glossary import PARAMETERS, SHOCKS
+from risk.glossary import PARAMETERS, SHOCKS, UNIFORM_SHOCKS
 from risk.sampling import BLOCK, parameter_uniforms, sample_parameters, sample_shocks
-from risk.streams import N_PARAMETER_STREAMS
+from risk.streams import N_PARAMETER_STREAMS, PARAMETER_ROWS
 
 ADAPTER = TypeAdapter(DistributionSpec)
 
@@ -65,7 +65,7 @@ def test_longer_horizon_keeps_the_early_shocks():
 def test_shock_streams_are_standard():
     s = dict(zip(SHOCKS, sample_shocks(1, 7, 0, 100_000)))
     for k, arr in s.items():
-        if k == "digestion":
+        if k in UNIFORM_SHOCKS:
             assert arr.min() >= 0 and arr.max() < 1 and abs(arr.mean() - 0.5) < 0.005
         else:
             assert abs(arr.mean()) < 0.01 and abs(arr.std() - 1) < 0.01
@@ -125,8 +125,8 @@ def test_shocks_into_a_reused_buffer():
         got = sample_shocks(4, 7, lo, lo + BLOCK, out=buf)
         assert got is buf
         np.testing.assert_array_equal(got, sample_shocks(4, 7, lo, lo + BLOCK))
-    with pytest.raises(ValueError, match=r"C-contiguous float64 array of shape \(5, 7, 100\)"):
-        sample_shocks(4, 7, 0, 100, out=np.empty((5, 100, 7)))
+    with pytest.raises(ValueError, match=rf"C-contiguous float64 array of shape \({len(SHOCKS)}, 7, 100\)"):
+        sample_shocks(4, 7, 0, 100, out=np.empty((len(SHOCKS), 100, 7)))
 
 
 def test_skipped_mc_rows_leave_the_others_as_they_were():
@@ -149,7 +149,7 @@ def test_block_shocks_are_numpys_draws_of_their_stream():
     shocks = sample_shocks(11, 7, BLOCK, 2 * BLOCK)  # block 1, drawn whole
     for s, name in enumerate(SHOCKS):
         rng = generator(11, *shock_key(name, 1))
-        want = rng.random((7, BLOCK)) if name == "digestion" else rng.standard_normal((7, BLOCK))
+        want = rng.random((7, BLOCK)) if name in UNIFORM_SHOCKS else rng.standard_normal((7, BLOCK))
         np.testing.assert_array_equal(shocks[s], want)
 
 
@@ -160,7 +160,7 @@ def test_a_buffer_the_uniforms_cannot_be_drawn_into_is_refused(base_scenario):
 
     strided = np.empty((len(PARAMETERS), 2 * BLOCK))[:, ::2]
     with pytest.raises(ValueError, match="C-contiguous float64"):
-        parameter_matrix(base_scenario.parameters, BLOCK, 6, "mc", rows=(0, BLOCK), order=list(PARAMETERS), out=strided,
+        parameter_matrix(base_scenario.parameters, BLOCK, 6, "mc", rows=(0, BLOCK), order=PARAMETER_ROWS, out=strided,
                          threads=False)
 
 

@@ -21,7 +21,9 @@ def test_numbers_of_the_first_streams_never_change():
     assert PARAMETER_STREAMS["capex.growth_first"] == 0
     assert PARAMETER_STREAMS["pricing.elasticity"] == 20
     assert PARAMETER_STREAMS["aws.external.margin"] == 55
-    assert SHOCK_STREAMS == {"capex": 0, "digestion": 1, "demand_inference": 2, "demand_training": 3, "unit_cost": 4}
+    assert PARAMETER_STREAMS["aws.cost_floor"] == 62
+    assert SHOCK_STREAMS == {"capex": 0, "digestion": 1, "demand_inference": 2, "demand_training": 3, "unit_cost": 4,
+                             "charge": 5}
 
 
 def test_keys_are_built_from_names():

@@ -71,10 +71,14 @@ def test_reverse_stress_on_the_model(base_scenario):
     r = reverse_stress(ds, "nvda_gross_margin[2030] < 0.60")
     manual = float((ds["nvda_gross_margin"].sel(year=2030) < 0.60).mean())
     assert r.probability.value == pytest.approx(manual)
-    assert r.shifts.index[0] == "pricing.elasticity" and r.shifts.iloc[0]["shift (sd)"] > 0.8
-    assert {"pricing.elasticity", "asic_adoption.inference.ceiling"} <= set(r.box.limits)
+    # a glut: demand grows slower than supply (slow demand, fast hardware progress), utilization
+    # falls and the scarcity term cuts the premium; and ASIC pricing pressure
+    shifts = r.shifts["shift (sd)"]
+    assert shifts.index[0] == "demand.inference_growth_first" and shifts.iloc[0] < -0.4
+    assert shifts["compute.hardware_progress"] > 0.3 and shifts["pricing.elasticity"] > 0.3
+    assert {"pricing.scarcity", "demand.inference_growth_first"} <= set(r.box.limits)
     assert len(r.box.limits) <= 5
-    assert r.box.density > 3 * r.probability.value and r.box.coverage >= 0.7
+    assert r.box.density > 1.5 * r.probability.value and r.box.coverage >= 0.7
     with pytest.raises(ValueError, match="never happens"):
         reverse_stress(ds, "nvda_gross_margin[2030] < -1")  # would need unit costs to double, net of pass-through
 

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 import risk
+from risk.streams import PARAMETER_ROWS
 from risk.glossary import CALIBRATED, OUTPUTS, PARAMETERS, SHOCKS
 from risk.model.engine import output_blocks, run_model, run_rows
 from risk.sampling import parameter_matrix, sample_parameters, sample_shocks
@@ -68,7 +69,7 @@ def test_every_output_is_written(base_scenario, base_doc, base, wide):
     H = sc.settings.horizon
     blocks = output_blocks(3 * DRAWS, H, fill=np.nan)
     for lo in range(0, 3 * DRAWS, DRAWS):  # chunks written side by side
-        par = parameter_matrix(sc.parameters, 3 * DRAWS, 2, "mc", rows=(lo, lo + DRAWS), order=list(PARAMETERS))
+        par = parameter_matrix(sc.parameters, 3 * DRAWS, 2, "mc", rows=(lo, lo + DRAWS), order=PARAMETER_ROWS)
         run_rows(par, sample_shocks(2, H, lo, lo + DRAWS), base, H, blocks, lo)
     for k, name in enumerate(OUTPUTS):
         assert not np.isnan(blocks.outputs[k]).any(), f"{name} left unwritten"

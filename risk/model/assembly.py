@@ -26,17 +26,18 @@ from . import adoption, aws, capex, compute, nvidia, pricing
 __all__ = ["Constants", "State", "Vintages", "vintages", "base_year", "year", "check_feasible"]
 
 #: Values fixed in the base year: calibrated per draw (n0, y0, ω_c), computed once per draw,
-#: or the same for every draw (k0, alpha, premium0: floats).
+#: or the same for every draw (k0, premium0: floats).
 Constants = namedtuple("Constants", [
-    "k0", "alpha", "premium0", "share0", "n0", "y0", "R_core0", "w_core", "anchor_inf", "anchor_tr",
+    "k0", "premium0", "share0", "n0", "y0", "R_core0", "w_core", "anchor_inf", "anchor_tr",
     "step_g", "step_D",
 ], module=__name__)
 
 #: What a year hands to the next: capex, digestion regime, utilization, unit cost, demand by
-#: segment, the fades of first-year growth and the running products (1 + g)^t.
+#: segment, the fades of first-year growth, the running products (1 + g)^t and Amazon's share
+#: of hyperscaler capex.
 State = namedtuple("State", [
     "C", "R", "u", "kappa", "log_kappa", "D_inf", "D_tr", "fade_g", "fade_D",
-    "f_vk", "f_moat", "f_h", "f_O", "f_o", "f_d", "f_core",
+    "f_vk", "f_moat", "f_h", "f_O", "f_o", "f_d", "f_core", "f_eff", "alpha",
 ], module=__name__)
 
 #: Vintages by calendar-year column (market units N from the first market-history year; AWS
@@ -129,20 +130,22 @@ def base_year(p, b: BaseData, horizon: int):
     w_core = aws.core_cash_cost(b.aws_revenue, b.aws_operating_margin, D_A, p.aws_ai_cash_cost, R_ai0, R_core0)
 
     constants = Constants(
-        k0=k0, alpha=b.amazon_capex / C0, premium0=premium0, share0=share0, n0=n0, y0=R_ai0 / (u0 * SA),
+        k0=k0, premium0=premium0, share0=share0, n0=n0, y0=R_ai0 / (u0 * SA),
         R_core0=R_core0, w_core=w_core,
         anchor_inf=adoption.s_curve_anchor(Y0, p.asic_adoption_inference_midpoint, p.asic_adoption_inference_steepness),
         anchor_tr=adoption.s_curve_anchor(Y0, p.asic_adoption_training_midpoint, p.asic_adoption_training_steepness),
         step_g=capex.fade(2, p.capex_fade_years), step_D=capex.fade(2, p.demand_fade_years),
     )
     state = State(C=C0, R=0.0, u=u, kappa=1.0, log_kappa=0.0, D_inf=D_inf, D_tr=D_tr, fade_g=1.0, fade_D=1.0,
-                  f_vk=1.0, f_moat=1.0, f_h=1.0, f_O=1.0, f_o=1.0, f_d=1.0, f_core=1.0)
+                  f_vk=1.0, f_moat=1.0, f_h=1.0, f_O=1.0, f_o=1.0, f_d=1.0, f_core=1.0, f_eff=1.0,
+                  alpha=b.amazon_capex / C0)
     outputs = Outputs(
         capex_hyperscaler=C0, accelerator_market=M, asic_share_inference=p.asic_adoption_inference_start,
         asic_share_training=p.asic_adoption_training_start, asic_unit_share=share0, asic_spend_share=1.0 - G / M,
         inference_share=phi0, compute_supply=S, compute_demand=D_inf + D_tr, utilization=u, digestion=0.0,
         nvda_price_index=1.0,
         nvda_gross_margin=nvidia.reported_gross_margin(b.nvda_underlying_gross_margin, b.nvda_one_off_charges, b.nvda_revenue),
+        nvda_gross_margin_underlying=b.nvda_underlying_gross_margin, nvda_one_off_charges=b.nvda_one_off_charges,
         nvda_operating_margin=nvidia.operating_margin(b.nvda_gross_margin, b.nvda_opex, b.nvda_revenue),
         nvda_revenue=b.nvda_revenue, nvda_dc_revenue=n0 * G, nvda_gpu_share=n0, aws_inhouse_share=sig0,
         aws_capex_ai=v.I[acol0], aws_capex_saved=v.I[acol0] * (1.0 / cA0 - 1.0), aws_depreciation=D_A,
@@ -193,6 +196,8 @@ def year(p, b: BaseData, c, s, v: Vintages, e, t: int, horizon: int):
     f_o = nvidia.compound(s.f_o, p.nvidia_other_growth)
     f_d = nvidia.compound(s.f_d, -p.aws_rental_decline)
     f_core = nvidia.compound(s.f_core, p.aws_core_growth)
+    f_eff = nvidia.compound(s.f_eff, -p.aws_cost_efficiency)
+    alpha = nvidia.compound(s.alpha, p.aws_amazon_capex_share_change if t == 1 else p.aws_amazon_capex_share_drift)
     fade_g = s.fade_g * c.step_g if t > 1 else s.fade_g
     fade_D = s.fade_D * c.step_D if t > 1 else s.fade_D
 
@@ -220,11 +225,11 @@ def year(p, b: BaseData, c, s, v: Vintages, e, t: int, horizon: int):
     share = adoption.aggregate_share(phi, s_inf, s_tr)
     # 3. pricing
     premium = pricing.markup_premium(c.premium0, p.pricing_elasticity, pricing.moat(p.pricing_moat_start, f_moat),
-                                     share, c.share0)
+                                     share, c.share0, p.pricing_scarcity, s.u, p.digestion_utilization_threshold)
     step = pricing.unit_cost_factor(p.pricing_cost_drift, p.pricing_cost_volatility, e.unit_cost)
     kappa, log_kappa = s.kappa * step, s.log_kappa + np.log(step)
     passed = pricing.passed_cost(log_kappa, p.pricing_pass_through)
-    GM = pricing.gross_margin(kappa, passed, premium)
+    GM_u = pricing.gross_margin(kappa, passed, premium)
     P = pricing.price_index(passed, premium, c.premium0)
     # 4b. supply and utilization
     cost = compute.blended_cost(share, P, rho)
@@ -236,9 +241,11 @@ def year(p, b: BaseData, c, s, v: Vintages, e, t: int, horizon: int):
     n = nvidia.gpu_share(t, horizon, c.n0, p.nvidia_gpu_share_horizon)
     R_dc = n * G
     R_nv = R_dc + b.nvda_other_revenue * f_o
+    X = nvidia.one_off_charge(p.nvidia_charge_probability, p.nvidia_charge_size, e.charge)  # share of revenue
+    GM = GM_u - X
     OM = nvidia.operating_margin(GM, b.nvda_opex * f_O, R_nv)
     # 6. AWS
-    A = c.alpha * C
+    A = alpha * C
     theta, beta = p.aws_ai_capex_share, p.aws_capex_share
     v.I[acol] = theta * beta * A
     v.J[acol] = (1.0 - theta) * beta * A
@@ -254,17 +261,19 @@ def year(p, b: BaseData, c, s, v: Vintages, e, t: int, horizon: int):
     E = aws.external_revenue(p.aws_external_enabled, p.aws_external_mature_revenue, Y, p.aws_external_start_year,
                              p.aws_external_ramp_years)
     R_A = R_core + R_ai + E
-    cash = aws.cash_costs(c.w_core, R_core, p.aws_ai_cash_cost, R_ai, p.aws_external_margin, E)
+    w_core = aws.core_cash_cost_path(c.w_core, f_eff, p.aws_cost_floor)
+    cash = aws.cash_costs(w_core, R_core, p.aws_ai_cash_cost, R_ai, p.aws_external_margin, E)
     OM_A = aws.operating_margin(R_A, D_A, cash)
     OM_cf = aws.operating_margin(R_A, D_cf, cash)
 
     state = State(C=C, R=R, u=u, kappa=kappa, log_kappa=log_kappa, D_inf=D_inf, D_tr=D_tr, fade_g=fade_g,
-                  fade_D=fade_D, f_vk=f_vk, f_moat=f_moat, f_h=f_h, f_O=f_O, f_o=f_o, f_d=f_d, f_core=f_core)
+                  fade_D=fade_D, f_vk=f_vk, f_moat=f_moat, f_h=f_h, f_O=f_O, f_o=f_o, f_d=f_d, f_core=f_core,
+                  f_eff=f_eff, alpha=alpha)
     outputs = Outputs(
         capex_hyperscaler=C, accelerator_market=M, asic_share_inference=s_inf, asic_share_training=s_tr,
         asic_unit_share=share, asic_spend_share=1.0 - G / M, inference_share=phi, compute_supply=S,
         compute_demand=D_inf + D_tr, utilization=u, digestion=R, nvda_price_index=P, nvda_gross_margin=GM,
-        nvda_operating_margin=OM, nvda_revenue=R_nv, nvda_dc_revenue=R_dc, nvda_gpu_share=n,
+        nvda_gross_margin_underlying=GM_u, nvda_one_off_charges=X * R_nv, nvda_operating_margin=OM, nvda_revenue=R_nv, nvda_dc_revenue=R_dc, nvda_gpu_share=n,
         aws_inhouse_share=sig, aws_capex_ai=v.I[acol], aws_capex_saved=v.I_cf[acol] - v.I[acol],
         aws_depreciation=D_A, aws_ai_revenue=R_ai, aws_revenue=R_A, aws_operating_margin=OM_A,
         aws_operating_margin_all_gpu=OM_cf, aws_margin_uplift=OM_A - OM_cf, aws_margin_uplift_bp=(OM_A - OM_cf) * 1e4,

@@ -62,6 +62,16 @@ def core_cash_cost(revenue, operating_margin, depreciation, ai_cash_cost, ai_rev
     return (revenue * (1.0 - operating_margin) - depreciation - ai_cash_cost * ai_revenue) / core_revenue
 
 
+def core_cash_cost_path(base, efficiency_compound, floor):
+    """Core cash costs per dollar of core revenue after efficiency gains. [1]
+
+    ω_c,t = max(min(ω_c,0, ω_floor), ω_c,0·(1 - e_c)^t), given ``efficiency_compound`` =
+    (1 - e_c)^t: gains bring the ratio down to the floor, never below it, and never lift a
+    ratio calibrated below the floor. e_c = 0 is v1's constant ω_c,0.
+    """
+    return np.maximum(np.minimum(base, floor), base * efficiency_compound)
+
+
 def cash_costs(core_cost, core_revenue, ai_cash_cost, ai_rev, external_margin, external_rev):
     """ω_c·R_core + ω_ai·R_ai + (1 - m_E)·E. [USD bn]"""
     return core_cost * core_revenue + ai_cash_cost * ai_rev + (1.0 - external_margin) * external_rev

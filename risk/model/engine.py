@@ -17,10 +17,14 @@ from typing import NamedTuple
 import numpy as np
 
 from ..data import BaseData
-from ..glossary import CALIBRATED, OUTPUTS, PARAMETERS, Params, Shocks
+from ..glossary import CALIBRATED, OUTPUTS, PARAMETERS, Params, Shocks, field_name
+from ..streams import PARAMETER_ROWS
 from . import assembly
 
 __all__ = ["Blocks", "ModelResult", "output_blocks", "run_rows", "run_model"]
+
+#: The field of :class:`risk.glossary.Params` of each row of a parameter matrix.
+_FIELDS = tuple(field_name(path) for path in PARAMETER_ROWS)
 
 
 class Blocks(NamedTuple):
@@ -30,14 +34,15 @@ class Blocks(NamedTuple):
     outputs: np.ndarray
     #: shape (len(CALIBRATED), draws): :data:`risk.glossary.CALIBRATED` order
     calibrated: np.ndarray
-    #: shape (len(PARAMETERS), draws): the sampled parameters, glossary order
+    #: shape (len(PARAMETERS), draws): the sampled parameters, rows in
+    #: :data:`risk.streams.PARAMETER_ROWS` order
     parameters: np.ndarray
 
     def views(self) -> tuple[dict, dict, dict]:
         """Views by name: outputs (draws, horizon + 1); calibrated and parameters (draws,)."""
         return ({name: self.outputs[k].T for k, name in enumerate(OUTPUTS)},
                 {name: self.calibrated[k] for k, name in enumerate(CALIBRATED)},
-                dict(zip(PARAMETERS, self.parameters)))
+                dict(zip(PARAMETER_ROWS, self.parameters)))
 
 
 def output_blocks(draws: int, horizon: int, dtype="float64", fill: float | None = None) -> Blocks:
@@ -58,7 +63,7 @@ def run_rows(par: np.ndarray, shocks: np.ndarray, base: BaseData, horizon: int, 
     Parameters
     ----------
     par : ndarray, shape (len(PARAMETERS), n)
-        The draws' parameters, rows in glossary order (:data:`risk.glossary.PARAMETERS`).
+        The draws' parameters, rows in :data:`risk.streams.PARAMETER_ROWS` order.
     shocks : ndarray, shape (len(SHOCKS), horizon, n)
         Their shocks by stream (:data:`risk.glossary.SHOCKS`) and projected year.
     base : BaseData
@@ -73,7 +78,7 @@ def run_rows(par: np.ndarray, shocks: np.ndarray, base: BaseData, horizon: int, 
     """
     n = par.shape[1]
     hi = lo + n
-    p = Params(*np.asarray(par, dtype=float))
+    p = Params(**dict(zip(_FIELDS, np.asarray(par, dtype=float))))
     with np.errstate(over="ignore"):  # exp of a far-off S-curve: 1 / (1 + inf) is the 0 it should be
         c, s, v, o, k = assembly.base_year(p, base, horizon)
         _put(blocks.outputs[:, 0, lo:hi], o)
@@ -112,7 +117,7 @@ def run_model(params, shocks: np.ndarray, base: BaseData, horizon: int) -> Model
     horizon : int
         Projected years H.
     """
-    par = np.stack([np.asarray(params[path], dtype=float) for path in PARAMETERS])
+    par = np.stack([np.asarray(params[path], dtype=float) for path in PARAMETER_ROWS])
     blocks = output_blocks(par.shape[1], horizon)
     run_rows(par, shocks, base, horizon, blocks)
     outputs, calibrated, _ = blocks.views()

@@ -29,3 +29,12 @@ def reported_gross_margin(gross_margin, one_off_charges, revenue):
 def operating_margin(gross_margin, opex, revenue):
     """OM_t = GM_t - O_t / R_t. [1]"""
     return gross_margin - opex / revenue
+
+
+def one_off_charge(probability, size, uniform):
+    """One-off charge in cost of revenue in a year, as a share of its revenue, x_X·B_t. [1]
+
+    B_t = 1 when the year's uniform falls below the yearly probability p_X (a charge such as
+    FY2026's 4.5 bn H20 write-down), else 0.
+    """
+    return size * (uniform < probability)

@@ -20,9 +20,21 @@ def premium_base(gross_margin):
     return gross_margin / (1.0 - gross_margin)
 
 
-def markup_premium(premium0, elasticity, moat_t, share, share_base):
-    """premium_t = premium_0·max(0, 1 - ε·(1 - μ_t)·max(0, s_t - s_0)). [1]"""
-    return premium0 * np.maximum(0.0, 1.0 - elasticity * (1.0 - moat_t) * np.maximum(0.0, share - share_base))
+def markup_premium(premium0, elasticity, moat_t, share, share_base, scarcity=0.0, utilization=0.0, threshold=0.0):
+    """premium_t = premium_0·max(0, 1 - ε·(1 - μ_t)·max(0, s_t - s_0) + χ·(u_{t-1} - u*)). [1]
+
+    The scarcity term moves the premium both ways: up while last year's utilization is above
+    the threshold u* (compute is scarce), down below it (a glut). χ = 0 is the v1 premium.
+
+    Parameters
+    ----------
+    scarcity : ndarray
+        χ, the premium's change, as a share of the base year's, per unit of utilization above u*. [1]
+    utilization, threshold : ndarray
+        Last year's utilization u_{t-1} and the threshold u* (``digestion.utilization_threshold``). [1]
+    """
+    erosion = elasticity * (1.0 - moat_t) * np.maximum(0.0, share - share_base)
+    return premium0 * np.maximum(0.0, 1.0 - erosion + scarcity * (utilization - threshold))
 
 
 def unit_cost_factor(drift, volatility, shock):
