@@ -46,3 +46,30 @@ def test_values_to_rounding(pair, name):
     then, now = pair
     np.testing.assert_allclose(now[name], then[name], rtol=1e-12, atol=0,
                                err_msg=f"{name} changed; regenerate on purpose: make golden")
+
+
+#: The structural terms at their neutral values: the model is v1.
+NEUTRAL = {"pricing.scarcity": 0, "nvidia.charge_probability": 0, "aws.amazon_capex_share_change": 0,
+           "aws.amazon_capex_share_drift": 0, "aws.cost_efficiency": 0}
+
+
+def test_the_structural_terms_at_neutral_values_reproduce_v1(base_doc):
+    """tests/data/golden_v1.npz holds every v1 output of the golden draws, as the v1 model
+    computed them before the structural terms existed: with the terms neutral, the model
+    computes the same (to the golden file's 1e-12)."""
+    import risk
+    from conftest import SCENARIOS, fixed, set_path
+    from golden import OUTPUT_DRAWS, SEED
+    from risk.scenario import scenario_from_dict
+
+    doc = base_doc
+    for path, value in NEUTRAL.items():
+        doc = set_path(doc, path, fixed(value))
+    ds = risk.simulate(scenario_from_dict(doc, base_dir=SCENARIOS), draws=OUTPUT_DRAWS, seed=SEED, sampling="mc",
+                       dtype="float64")
+    with np.load(FILE.parent / "golden_v1.npz") as f:
+        names, outputs = list(f["output_names"]), f["outputs"]
+    assert len(names) == 29
+    for k, name in enumerate(names):
+        np.testing.assert_allclose(ds[name].values, outputs[k], rtol=1e-12, atol=1e-15, err_msg=name)
+    assert (ds["nvda_gross_margin_underlying"].values[:, 1:] == ds["nvda_gross_margin"].values[:, 1:]).all()
