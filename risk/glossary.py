@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["ParameterInfo", "OutputInfo", "PARAMETERS", "OUTPUTS", "SHOCKS", "UNIFORM_SHOCKS", "CALIBRATED", "field_name",
+__all__ = ["ParameterInfo", "OutputInfo", "PARAMETERS", "OUTPUTS", "SHOCKS", "UNIFORM_SHOCKS", "LATER_OUTPUTS", "CALIBRATED", "field_name",
            "Params", "Shocks", "Outputs", "Calibrated"]
 
 
@@ -183,6 +183,10 @@ OUTPUTS: dict[str, OutputInfo] = {
         _O("amazon_capex", "USD bn", "Amazon capex"),
     ]
 }
+
+#: Outputs added after runs were first stored: a stored run written before them is read
+#: without them (the analyses that need one say so).
+LATER_OUTPUTS: frozenset[str] = frozenset({"nvda_gross_margin_underlying", "nvda_one_off_charges"})
 
 #: Per-draw quantities derived when the base year is calibrated (dims: draw).
 CALIBRATED: dict[str, OutputInfo] = {

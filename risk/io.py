@@ -329,7 +329,7 @@ RUN_ATTRS = ("risk_version", "scenario", "scenario_hash", "seed", "base_year")
 
 def check_run(ds: xr.Dataset, path: str | Path = "<run>") -> None:
     """Refuse a Dataset that is not a usable run of this tool (:class:`RunFileError`)."""
-    from .glossary import OUTPUTS
+    from .glossary import LATER_OUTPUTS, OUTPUTS
 
     missing_dims = [d for d in RUN_DIMS if d not in ds.dims]
     missing_attrs = [a for a in RUN_ATTRS if a not in ds.attrs]
@@ -338,7 +338,7 @@ def check_run(ds: xr.Dataset, path: str | Path = "<run>") -> None:
         raise RunFileError(path, f"is not a run of risk: no {what}; write runs with risk run --out or risk.save_run")
     if ds.sizes["draw"] == 0:
         raise RunFileError(path, "has no draws")
-    absent = [name for name in OUTPUTS if name not in ds]
+    absent = [name for name in OUTPUTS if name not in ds and name not in LATER_OUTPUTS]
     if absent:
         raise RunFileError(path, f"lacks the output{'s' if len(absent) > 1 else ''} {', '.join(absent[:5])}"
                                  f"{' ...' if len(absent) > 5 else ''}; it was written by another version or edited")

@@ -87,6 +87,9 @@ def test_foreign_and_damaged_runs_are_refused(runs, tmp_path):
     runs["ds"].drop_vars(["aws_depreciation"]).to_netcdf(lacking, engine="h5netcdf")
     with pytest.raises(RunFileError, match="lacks the output aws_depreciation"):
         risk.load_run(lacking)
+    older = tmp_path / "older.nc"  # written before the one-off charges were outputs: still a run
+    runs["ds"].drop_vars(["nvda_gross_margin_underlying", "nvda_one_off_charges"]).to_netcdf(older, engine="h5netcdf")
+    assert "nvda_one_off_charges" not in risk.load_run(older)
     empty = tmp_path / "nodraws.nc"
     runs["ds"].isel(draw=slice(0, 0)).to_netcdf(empty, engine="h5netcdf")
     with pytest.raises(RunFileError, match="has no draws"):
