@@ -623,8 +623,12 @@ def report(
     year: int = typer.Option(2030, "--year", help="Target year of the distribution and sensitivity charts."),
     hindcast_scenario: Optional[Path] = typer.Option(Path("scenarios/hindcast_2023.yaml"), "--hindcast",
                                                      help="Hindcast scenario for the appendix (skipped if the file is missing)."),
+    data: Path = typer.Option(Path("scenarios/data"), "--data",
+                              help="Folder with quarterly.csv: the current year's reported quarters go beside the model "
+                                   "on the first page (skipped if the file is missing)."),
 ):
     """Write the PDF (or HTML) report of one or more runs."""
+    from .data import read_quarterly
     from .hindcast import hindcast as run_hindcast
     from .report import build_report
 
@@ -637,8 +641,14 @@ def report(
             hc = run_hindcast(hindcast_scenario, draws=5000)
         except (ScenarioError, DataError) as e:
             _fail(e)
+    quarterly = None
+    if (data / "quarterly.csv").is_file():
+        try:
+            quarterly = read_quarterly(data)
+        except DataError as e:
+            _fail(e)
     try:
-        build_report(loaded, out_file, event=event, target_year=year, hindcast=hc)
+        build_report(loaded, out_file, event=event, target_year=year, hindcast=hc, quarterly=quarterly)
     except ScenarioError as e:
         _fail(e)
     except ValueError as e:

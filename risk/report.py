@@ -44,6 +44,30 @@ def summary_rows(ds: xr.Dataset, years: Sequence[int]) -> list[dict]:
     return rows
 
 
+def _value(x: float, units: str) -> str:
+    if not np.isfinite(x):
+        return "-"
+    return f"{x:.1%}" if units == "1" else f"{x:,.1f}"
+
+
+def reported_rows(ds: xr.Dataset, quarterly, year: int) -> list[dict]:
+    """Rows of the first page's year-so-far table: reported, the year implied two ways
+    (:mod:`risk.reported`) and the run's P10/P50/P90 and ranks, as text."""
+    from .reported import beside_model
+
+    rows = []
+    for output, r in beside_model(ds, quarterly, year).iterrows():
+        units = ds[output].attrs.get("units", "")
+        same = r["flat"] == r["growing"]  # guidance for the whole year
+        ranks = f"{r['rank flat']:.0%}" if same else f"{r['rank flat']:.0%}, {r['rank growing']:.0%}"
+        rows.append({"variable": ds[output].attrs.get("long_name", output), "so_far": _value(r["so far"], units),
+                     "flat": _value(r["flat"], units), "growing": "" if same else _value(r["growing"], units),
+                     "basis": r["basis"],
+                     "p10": _value(r["P10"], units), "p50": _value(r["P50"], units), "p90": _value(r["P90"], units),
+                     "rank": ranks})
+    return rows
+
+
 def _years(ds: xr.Dataset) -> list[int]:
     ys = [int(y) for y in ds["year"].values]
     return sorted({y for y in (*REPORT_YEARS, ys[-1]) if ys[0] < y <= ys[-1]})
@@ -64,7 +88,7 @@ def _combine(runs: Sequence[xr.Dataset]) -> xr.Dataset:
 
 
 def render_html(runs: Sequence[xr.Dataset], event: str = DEFAULT_EVENT, target_year: int = 2030,
-                hindcast: tuple | None = None) -> str:
+                hindcast: tuple | None = None, quarterly=None) -> str:
     """The report as HTML (charts inline as SVG)."""
     import jinja2
     import matplotlib
@@ -146,21 +170,34 @@ def render_html(runs: Sequence[xr.Dataset], event: str = DEFAULT_EVENT, target_y
         "NVIDIA's fiscal year FY(Y+1) is shown as calendar year Y. Money in USD billions; margins in percent.",
     ]
     weighted = any("weight" in ds for ds in runs)
+    reported = None
+    if quarterly is not None:
+        from .reported import current_year
+
+        year = current_year(quarterly)
+        if year in runs[0]["year"].values and year > int(runs[0]["year"].values[0]):
+            reported = {"year": year, "rows": reported_rows(runs[0], quarterly, year),
+                        "latest": f"{quarterly['published'].max():%d %B %Y}"}
     env = jinja2.Environment(loader=jinja2.PackageLoader("risk", "templates"), autoescape=jinja2.select_autoescape(["html", "j2"]))
     title = "AI accelerators: NVIDIA and AWS margin outlook" if len(runs) == 1 else "AI accelerators: NVIDIA and AWS margins compared"
     return env.get_template("report.html.j2").render(
         title=title, meta=meta, summaries=summaries, figures=figures, stress=stress, assumptions=assumptions, hindcast=hc,
         methods=methods, weighted_note="Weighted by the run's update on reported figures." if weighted else "",
+        reported=reported,
     )
 
 
 def build_report(runs: Sequence[xr.Dataset], out: str | Path, event: str = DEFAULT_EVENT, target_year: int = 2030,
-                 hindcast: tuple | None = None) -> Path:
-    """Write the report to ``out`` (.pdf with WeasyPrint, or .html), atomically."""
+                 hindcast: tuple | None = None, quarterly=None) -> Path:
+    """Write the report to ``out`` (.pdf with WeasyPrint, or .html), atomically.
+
+    ``quarterly`` (from :func:`risk.data.read_quarterly`), if given, puts the current year's
+    reported quarters beside the first run's distribution on the first page.
+    """
     out = Path(out)
     if out.suffix.lower() not in (".pdf", ".html"):
         raise ValueError(f"report file must end in .pdf or .html, got {out.name!r}")
-    html = render_html(runs, event=event, target_year=target_year, hindcast=hindcast)
+    html = render_html(runs, event=event, target_year=target_year, hindcast=hindcast, quarterly=quarterly)
     with atomic_path(out) as tmp:
         if out.suffix.lower() == ".html":
             tmp.write_text(html, encoding="utf-8")

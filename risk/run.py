@@ -228,7 +228,7 @@ def dataset(scenario: Scenario, base: BaseData, params, outputs, calibrated, *, 
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "fiscal_year_note": FISCAL_NOTE,
         "base_data_sources": json.dumps(base.sources, sort_keys=True),
-        "model": "reference model v1 (docs/model.md)",
+        "model": "reference model v1 with the structural terms of v2 (docs/model.md)",
     }
     coords = {
         "draw": ("draw", np.arange(draws), {"long_name": "Monte Carlo draw"}),

@@ -13,6 +13,8 @@ from risk.hindcast import hindcast
 from risk.report import FIGURE_IDS, build_report, render_html
 
 from conftest import SCENARIOS
+from risk.data import read_quarterly
+from risk.reported import beside_model
 
 pytestmark = pytest.mark.slow
 
@@ -25,7 +27,8 @@ def outlook():
 @pytest.fixture(scope="module")
 def pdf(outlook, tmp_path_factory):
     path = tmp_path_factory.mktemp("report") / "report.pdf"
-    build_report([outlook], path, hindcast=hindcast(SCENARIOS / "hindcast_2023.yaml", draws=2000))
+    build_report([outlook], path, hindcast=hindcast(SCENARIOS / "hindcast_2023.yaml", draws=2000),
+                 quarterly=read_quarterly(SCENARIOS / "data"))
     return path
 
 
@@ -101,3 +104,18 @@ def test_cli_report(tmp_path, outlook):
     assert (tmp_path / "o.pdf").stat().st_size > 20_000
     bad = CliRunner().invoke(app, ["report", str(tmp_path / "o.nc"), "--out", str(tmp_path / "x.pdf"), "--event", "nvda_gm[2030] < 0.6"])
     assert bad.exit_code == 2 and "no output named 'nvda_gm'" in bad.output
+
+
+def test_the_first_page_sets_2026_so_far_beside_the_model(pdf, outlook):
+    """Page 1: the reported quarters of 2026, the year they imply and the run's percentiles."""
+    from pypdf import PdfReader
+
+    first = PdfReader(str(pdf)).pages[0].extract_text()
+    assert "2026 so far: reported beside the model" in first
+    t = beside_model(outlook, read_quarterly(SCENARIOS / "data"), 2026)
+    aws = t.loc["aws_revenue"]
+    for value in (aws["so far"], aws["flat"], aws["growing"], aws["P50"]):
+        assert f"{value:,.1f}" in first
+    assert f"{t.loc['aws_operating_margin', 'flat']:.1%}" in first
+    assert "guidance for the year" in first
+    assert "so far: reported" not in render_html([outlook])  # only with the data
