@@ -21,7 +21,8 @@ def quarterly():
 
 
 def test_2026_implied_by_hand(quarterly):
-    t = implied_year(quarterly, 2026)
+    """As known on 1 July 2026: 2026 Q1 reported everywhere, NVIDIA's Q2 guided."""
+    t = implied_year(quarterly, 2026, as_of="2026-07-01")
     aws = {q: v for q, v in zip(("Q1", "Q2", "Q3", "Q4"), (29.267, 30.873, 33.006, 35.579))}  # 2025
     # AWS revenue: Q1 37.587 reported; flat: four times it; growing: 2025's Q2-Q4 at Q1's y/y growth
     assert t.loc["aws_revenue", "flat"] == pytest.approx(4 * 37.587)
@@ -42,8 +43,21 @@ def test_2026_implied_by_hand(quarterly):
     # NVIDIA gross margin: weighted by revenue; Q2's guidance 74.9 %, as Q1
     assert t.loc["nvda_gross_margin", "flat"] == pytest.approx(0.749)
     # capex: the latest guidance for the year
-    assert t.loc["amazon_capex", "flat"] == t.loc["amazon_capex", "growing"] == 220.0
+    assert t.loc["amazon_capex", "flat"] == t.loc["amazon_capex", "growing"] == 200.0
     assert t.loc["capex_hyperscaler", "flat"] == 710.0 and np.isnan(t.loc["capex_hyperscaler", "so far"])
+
+
+def test_2026_with_the_second_quarter(quarterly):
+    """All the data: Q2 reported by AWS (30 July) and NVIDIA (26 August), NVIDIA's Q3 guided;
+    AWS's depreciation for Q2 is not in the data, so it stays on Q1."""
+    t = implied_year(quarterly, 2026)
+    assert t.loc["aws_revenue", "reported quarters"] == 2 and t.loc["aws_revenue", "so far"] == pytest.approx(37.587 + 42.232)
+    assert t.loc["aws_revenue", "flat"] == pytest.approx(37.587 + 3 * 42.232)
+    assert t.loc["aws_operating_margin", "so far"] == pytest.approx((14.161 + 16.621) / (37.587 + 42.232))
+    assert t.loc["nvda_revenue", "flat"] == pytest.approx(81.615 + 96.221 + 2 * 108.0)
+    assert t.loc["nvda_revenue", "basis"] == "Q1-Q2 reported, Q3 guided, Q4 to come"
+    assert t.loc["aws_depreciation", "reported quarters"] == 1
+    assert t.loc["amazon_capex", "flat"] == 220.0 and t.loc["capex_hyperscaler", "flat"] == 732.5
 
 
 def test_the_data_as_known_on_a_date(quarterly):
@@ -76,12 +90,19 @@ def outlook_2026(base_scenario, quarterly):
     return beside_model(risk.simulate(base_scenario, draws=200_000, seed=2026), quarterly, 2026)
 
 
+_ANCHOR = "anchoring at the latest reported quarter, not a wider range, is the remedy"
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("output", [
-    "nvda_revenue", "aws_revenue", "aws_operating_margin", "aws_depreciation", "capex_hyperscaler",
+    "aws_revenue", "aws_depreciation", "capex_hyperscaler", "nvda_gross_margin",
+    pytest.param("nvda_revenue", marks=pytest.mark.xfail(strict=True, reason=(
+        "Q1 81.6 + Q2 96.2 + Q3 guidance 108 put 2026 at 394-415; the annual model's P90 is 376: " + _ANCHOR))),
+    pytest.param("aws_operating_margin", marks=pytest.mark.xfail(strict=True, reason=(
+        "Q1-Q2 at 38.6% (Q2 39.4% with a 0.55 energy-contract gain) put 2026 at 39-40%; the annual model's P90 is 36.3%: "
+        + _ANCHOR))),
     pytest.param("amazon_capex", marks=pytest.mark.xfail(strict=True, reason=(
-        "Amazon raised its 2026 capex guidance to 220 in July 2026; the annual model's P90 is 216: anchoring at the "
-        "latest reported quarter, not a wider range, is the remedy"))),
+        "Amazon raised its 2026 capex guidance to 220 in July 2026; the annual model's P90 is 216: " + _ANCHOR))),
 ])
 def test_the_2026_figures_implied_so_far_meet_the_models_p10_p90(outlook_2026, output):
     """The range between the flat and the growing 2026 figure meets the base scenario's 2026
