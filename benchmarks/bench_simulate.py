@@ -18,7 +18,7 @@ revision too, for each of its ``--against-engines``, in the same run; the ratios
 revision's time over that one's) are printed and stored. Writes benchmarks/results/simulate.json.
 
     python benchmarks/bench_simulate.py [--repeat 5] [--repeat-large 3] [--against 95ced22]
-                                        [--against-engines fused numpy]
+                                        [--against-engines fused numpy]   # or '' for one engine
 """
 
 from __future__ import annotations
@@ -81,7 +81,8 @@ def main() -> None:
     ap.add_argument("--draws", type=int, nargs="+", default=[100_000, 1_000_000])
     ap.add_argument("--sampling", nargs="+", default=["mc", "lhs", "sobol"])
     ap.add_argument("--against", metavar="REV", help="also measure this git revision (e.g. 95ced22)")
-    ap.add_argument("--against-engines", nargs="+", default=["fused", "numpy"])
+    ap.add_argument("--against-engines", nargs="+", default=["fused", "numpy"],
+                    help="the older revision's --engine values; '' for a revision with one engine")
     args = ap.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="risk-bench-"))
@@ -113,7 +114,7 @@ def main() -> None:
                 show_startup(label, st)
                 sh = shell(old, args.repeat_large, tmp, engine)
                 show_shell(label, sh)
-                nb = simulate_case(top, "mc", args.repeat, root=old, engine=engine)
+                nb = simulate_case(top, "mc", args.repeat, root=old, **({"engine": engine} if engine else {}))
                 show_notebook(label, nb)
                 ratios = {
                     "run_1000_warm": result["startup"]["run"]["best_s"] / st["run"]["best_s"],

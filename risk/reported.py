@@ -29,7 +29,7 @@ import xarray as xr
 
 from . import metrics
 
-__all__ = ["SERIES", "implied_year", "beside_model", "current_year"]
+__all__ = ["SERIES", "implied_year", "beside_model", "current_year", "naive_forecasts"]
 
 
 @dataclass(frozen=True)
@@ -205,3 +205,65 @@ def beside_model(ds: xr.Dataset, quarterly: pd.DataFrame, year: int, as_of=None)
                       metrics.prob_below(x, row["growing"], weights).value, bool(lo <= p90 and p10 <= hi)))
     extra = pd.DataFrame(stats, index=table.index, columns=["P10", "P50", "P90", "rank flat", "rank growing", "overlaps"])
     return table.join(extra)
+
+
+def _reported(quarterly: pd.DataFrame, series: str) -> pd.Series:
+    """Reported quarters of ``series`` by calendar quarter (a pandas Period), the latest
+    published figure of each, in order."""
+    rows = quarterly[(quarterly["series"] == series) & (quarterly["kind"] == "reported")
+                     & quarterly["calendar_quarter"].str.match(r"^\d{4}Q[1-4]$")]
+    rows = rows.sort_values("published").groupby("calendar_quarter")["value"].last()
+    rows.index = pd.PeriodIndex(rows.index, freq="Q")
+    return rows.sort_index()
+
+
+def naive_forecasts(quarterly: pd.DataFrame, as_of, output: str, years) -> dict[str, dict[int, float]]:
+    """The two naive forecasts a model must beat, from the data as known on ``as_of``.
+
+    * ``flat``: the last reported quarter's run-rate held: four times it for a flow, its
+      ratio for a margin;
+    * ``trend``: the trailing four quarters, grown at their growth over the four before,
+      compounded from the trailing window's middle to the middle of each year (a flow); a
+      margin holds its trailing four-quarter value (ratio of sums).
+
+    Parameters
+    ----------
+    quarterly : pandas.DataFrame
+        From :func:`risk.data.read_quarterly`.
+    as_of : date-like
+    output : str
+        A model output of :data:`SERIES`.
+    years : iterable of int
+
+    Returns
+    -------
+    dict
+        ``{"flat": {year: value}, "trend": {year: value}}`` in the output's units; ``trend``
+        is empty unless eight quarters in a row are reported by ``as_of``, both are with none.
+    """
+    from .data import known_on
+
+    spec = SERIES[output]
+    known = known_on(quarterly, as_of)
+    num = _reported(known, spec.numerator)
+    if spec.denominator is not None:
+        den = _reported(known, spec.denominator)
+        common = num.index.intersection(den.index)
+        num, den = num[common], den[common]
+    if len(num) == 0:
+        return {"flat": {}, "trend": {}}
+    top = num * den if spec.denominator is not None and spec.weighted else num
+    if spec.denominator is None:
+        flat = {y: 4 * float(num.iloc[-1]) for y in years}
+    else:
+        flat = {y: float(top.iloc[-1] / den.iloc[-1]) for y in years}
+    if len(num) < 8 or (num.index[-1] - num.index[-8]).n != 7:  # eight quarters in a row
+        return {"flat": flat, "trend": {}}
+    last = num.index[-1]
+    end = last.year + last.quarter / 4  # decimal year at the trailing window's end
+    if spec.denominator is None:
+        t4, p4 = float(num.iloc[-4:].sum()), float(num.iloc[-8:-4].sum())
+        trend = {y: t4 * (t4 / p4) ** ((y + 0.5) - (end - 0.5)) for y in years}
+    else:
+        trend = {y: float(top.iloc[-4:].sum() / den.iloc[-4:].sum()) for y in years}
+    return {"flat": flat, "trend": trend}

@@ -49,3 +49,19 @@ def test_docs_table_is_regenerated_by_the_command(tmp_path):
     r = CliRunner().invoke(app, ["hindcast", "--scenario", str(SCENARIOS / "hindcast_2023.yaml"), "--out", str(out)])
     assert r.exit_code == 0, r.output
     assert out.read_text() == (ROOT / "docs" / "hindcast.md").read_text(), "docs/hindcast.md is stale: run `make hindcast`"
+
+
+def test_naive_forecasts_and_skill_in_the_hindcast():
+    """From the data known on 28 February 2024: NVIDIA's FY2024 Q4 (22.103) four times is the
+    flat forecast of 2024 and 2025; each naive CRPS is an absolute error; skill is 1 - mean
+    CRPS / mean naive CRPS by series."""
+    from risk.hindcast import skill
+
+    table, _ = hindcast(SCENARIOS / "hindcast_2023.yaml", draws=2000, seed=1)
+    nv = table.loc["nvda_revenue"]
+    np.testing.assert_allclose(nv["flat"], 4 * 22.103)
+    np.testing.assert_allclose(table["CRPS flat"], (table["actual"] - table["flat"]).abs())
+    np.testing.assert_allclose(table["CRPS trend"], (table["actual"] - table["trend"]).abs())
+    sk = skill(table)
+    assert sk.loc["nvda_revenue", "against flat"] == pytest.approx(1 - nv["CRPS"].mean() / nv["CRPS flat"].mean())
+    assert set(sk.index) == {"nvda_revenue", "nvda_gross_margin", "aws_revenue", "aws_operating_margin", "amazon_capex"}

@@ -109,3 +109,22 @@ def test_the_2026_figures_implied_so_far_meet_the_models_p10_p90(outlook_2026, o
     P10-P90 (200,000 draws)."""
     row = outlook_2026.loc[output]
     assert row["overlaps"], row.to_dict()
+
+
+def test_naive_forecasts_by_hand(quarterly):
+    """At the end of February 2024, from AWS's 2022-2023 quarters."""
+    from risk.reported import naive_forecasts
+
+    rev = naive_forecasts(quarterly, "2024-02-28", "aws_revenue", [2024, 2025])
+    y23 = 21.354 + 22.140 + 23.059 + 24.204
+    y22 = 18.441 + 19.739 + 20.538 + 21.378
+    assert rev["flat"] == {2024: pytest.approx(4 * 24.204), 2025: pytest.approx(4 * 24.204)}
+    assert rev["trend"][2024] == pytest.approx(y23 * y23 / y22)  # one year from the window's middle
+    assert rev["trend"][2025] == pytest.approx(y23 * (y23 / y22) ** 2)
+    om = naive_forecasts(quarterly, "2024-02-28", "aws_operating_margin", [2024])
+    assert om["flat"][2024] == pytest.approx(7.167 / 24.204)
+    assert om["trend"][2024] == pytest.approx((5.123 + 5.365 + 6.976 + 7.167) / y23)
+    # a day before AWS's 2023Q4 release, the last quarter known is 2023Q3; seven quarters: no trend
+    early = naive_forecasts(quarterly, "2024-01-31", "aws_revenue", [2024])
+    assert early == {"flat": {2024: pytest.approx(4 * 23.059)}, "trend": {}}
+    assert naive_forecasts(quarterly, "2022-01-31", "aws_revenue", [2024]) == {"flat": {}, "trend": {}}
