@@ -22,8 +22,11 @@ RISK = [sys.executable, "-c", "from risk.cli import app; app(prog_name='risk')"]
 ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"} | {"COLUMNS": "120"}
 
 
-def _temporaries(target: Path) -> list[Path]:
-    return [p for p in target.parent.iterdir() if p.name.startswith(f".{target.name}.")]
+def _temporaries(target: Path, pid: int | None = None) -> list[Path]:
+    """Temporaries beside ``target`` (of the writer ``pid`` only, if given: a killed writer's stay
+    until the next writer removes them)."""
+    prefix = f".{target.name}." + ("" if pid is None else f"{pid}.")
+    return [p for p in target.parent.iterdir() if p.name.startswith(prefix)]
 
 
 def kill_during_write(args: list[str], target: Path, delay: float | None) -> tuple[str, float]:
@@ -31,7 +34,7 @@ def kill_during_write(args: list[str], target: Path, delay: float | None) -> tup
     (``None``: let it finish). Returns how it ended (killed, or finished) and the seconds from
     the temporary's appearance to the end."""
     proc = subprocess.Popen(RISK + args, cwd=ROOT, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    while not _temporaries(target) and proc.poll() is None:
+    while not _temporaries(target, proc.pid) and proc.poll() is None:
         time.sleep(0.002)
     start = time.perf_counter()
     if delay is None:
