@@ -128,3 +128,18 @@ def test_naive_forecasts_by_hand(quarterly):
     early = naive_forecasts(quarterly, "2024-01-31", "aws_revenue", [2024])
     assert early == {"flat": {2024: pytest.approx(4 * 23.059)}, "trend": {}}
     assert naive_forecasts(quarterly, "2022-01-31", "aws_revenue", [2024]) == {"flat": {}, "trend": {}}
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason=(
+    "the annual model draws 2026 whole: about 0.01-0.1% of the library's draws put a 2026 flow below what its first two "
+    "quarters already reported (capex_digestion: NVIDIA data center revenue 0.09%, Amazon capex 0.11% of 20,000 draws); "
+    "anchoring makes the reported quarters part of every draw"))
+def test_no_draw_contradicts_the_quarters_already_reported(quarterly):
+    """A year's flow is at least the sum of its quarters already reported, in every draw of every
+    library scenario."""
+    t = implied_year(quarterly, 2026)
+    flows = [o for o in t.index if o not in ("nvda_gross_margin", "aws_operating_margin") and t.loc[o, "reported quarters"]]
+    ds = risk.simulate(SCENARIOS / "outlook.yaml", draws=20_000, seed=1)
+    below = {o: float((ds[o].sel(year=2026) < t.loc[o, "so far"]).mean()) for o in flows}
+    assert all(v == 0 for v in below.values()), below
