@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 DRAWS ?=
 OUT ?= out
 
-.PHONY: install run test bench bench-scale hindcast golden clean
+.PHONY: install run test notebook bench bench-scale hindcast golden clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,10 @@ run: install
 
 test: install
 	$(PY) -m pytest -n 2
+
+notebook: install
+	$(PY) -m pip install --quiet -e ".[notebook]"
+	$(VENV)/bin/jupyter lab notebooks/
 
 hindcast: install
 	$(VENV)/bin/risk hindcast --out docs/hindcast.md

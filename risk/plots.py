@@ -2,11 +2,14 @@
 
 Each function takes a run (or an analysis result) and returns a matplotlib Figure; axis
 labels and units come from the Dataset's attrs, and margins are shown in percent. Draw
-weights (an updated run) are respected. matplotlib and seaborn are imported inside.
+weights (an updated run) are respected. matplotlib and seaborn are imported inside. The
+figures are made outside pyplot: the package chooses no backend (a notebook shows a figure
+as a cell's value; ``fig.savefig`` writes one anywhere).
 """
 
 from __future__ import annotations
 
+import functools
 import io
 from typing import Sequence
 
@@ -17,6 +20,28 @@ import xarray as xr
 from . import metrics
 
 __all__ = ["fan_chart", "distribution", "tornado_chart", "joint", "to_svg", "label"]
+
+
+def _figure(figsize: tuple[float, float]):
+    """A matplotlib Figure of ``figsize`` inches, outside pyplot: no backend is chosen or forced,
+    nothing keeps it alive after use, and a notebook shows it once, as a PNG, where it is a
+    cell's value."""
+    return _chart_class()(figsize=figsize)
+
+
+@functools.cache
+def _chart_class():
+    from matplotlib.figure import Figure
+
+    class Chart(Figure):
+        """A Figure that shows itself as a PNG image where it is a notebook cell's value."""
+
+        def _repr_png_(self) -> bytes:
+            buf = io.BytesIO()
+            self.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+            return buf.getvalue()
+
+    return Chart
 
 
 def label(da: xr.DataArray) -> str:
@@ -68,9 +93,8 @@ def _sample(ds: xr.Dataset, max_draws: int = 20_000, seed: int = 0) -> xr.Datase
 
 def fan_chart(ds: xr.Dataset, variables: Sequence[str], probs=(0.05, 0.25, 0.5, 0.75, 0.95), by_scenario: bool = False):
     """Quantile bands over the years, one panel per variable (median lines by scenario if asked)."""
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, len(variables), figsize=(2.45 * len(variables), 2.7), squeeze=False)
+    fig = _figure(figsize=(2.45 * len(variables), 2.7))
+    axes = fig.subplots(1, len(variables), squeeze=False)
     w = _weights(ds)
     years = ds["year"].values
     for ax, var in zip(axes[0], variables):
@@ -99,10 +123,10 @@ def fan_chart(ds: xr.Dataset, variables: Sequence[str], probs=(0.05, 0.25, 0.5, 
 
 def distribution(ds: xr.Dataset, variables: Sequence[str], year: int):
     """Density of each variable in ``year``, one curve per scenario, one panel per variable."""
-    import matplotlib.pyplot as plt
     import seaborn as sns
 
-    fig, axes = plt.subplots(1, len(variables), figsize=(2.45 * len(variables), 2.5), squeeze=False)
+    fig = _figure(figsize=(2.45 * len(variables), 2.5))
+    axes = fig.subplots(1, len(variables), squeeze=False)
     small = _sample(ds)
     scen = small["scenario"].values if "scenario" in small.coords else np.full(small.sizes["draw"], "run")
     for ax, var in zip(axes[0], variables):
@@ -125,10 +149,9 @@ def distribution(ds: xr.Dataset, variables: Sequence[str], year: int):
 
 def tornado_chart(values: pd.Series, title: str, xlabel: str, top: int = 10):
     """Horizontal bars of ``values`` (parameter -> effect), largest absolute first."""
-    import matplotlib.pyplot as plt
-
     v = values.reindex(values.abs().sort_values(ascending=False).index)[:top][::-1]
-    fig, ax = plt.subplots(figsize=(6.2, 0.28 * len(v) + 0.9))
+    fig = _figure(figsize=(6.2, 0.28 * len(v) + 0.9))
+    ax = fig.subplots()
     ax.barh(range(len(v)), v.values, color=np.where(v.values < 0, "#C44E52", "#4C72B0"))
     ax.set_yticks(range(len(v)), [str(i) for i in v.index], fontsize=7)
     ax.axvline(0, color="black", lw=0.6)
@@ -141,12 +164,11 @@ def tornado_chart(values: pd.Series, title: str, xlabel: str, top: int = 10):
 
 def joint(ds: xr.Dataset, x: str, y: str, year: int):
     """Joint distribution of two outputs in ``year`` (hexbin density with marginal medians)."""
-    import matplotlib.pyplot as plt
-
     small = _sample(ds)
     xv, yv = small[x].sel(year=year).values, small[y].sel(year=year).values
     (x0, x1), (y0, y1) = _central(xv, 0.01, 0.99), _central(yv, 0.01, 0.99)
-    fig, ax = plt.subplots(figsize=(5.0, 3.5))
+    fig = _figure(figsize=(5.0, 3.5))
+    ax = fig.subplots()
     hb = ax.hexbin(xv, yv, gridsize=40, cmap="Blues", mincnt=1, extent=(x0, x1, y0, y1))
     ax.set_xlim(x0, x1)
     ax.set_ylim(y0, y1)
@@ -166,11 +188,8 @@ def joint(ds: xr.Dataset, x: str, y: str, year: int):
 
 
 def to_svg(fig) -> str:
-    """The figure as an SVG string (closed afterwards)."""
-    import matplotlib.pyplot as plt
-
+    """The figure as an SVG string."""
     buf = io.StringIO()
     fig.savefig(buf, format="svg", bbox_inches="tight")
-    plt.close(fig)
     text = buf.getvalue()
     return text[text.index("<svg"):]

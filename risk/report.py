@@ -91,9 +91,7 @@ def render_html(runs: Sequence[xr.Dataset], event: str = DEFAULT_EVENT, target_y
                 hindcast: tuple | None = None, quarterly=None) -> str:
     """The report as HTML (charts inline as SVG)."""
     import jinja2
-    import matplotlib
 
-    matplotlib.use("Agg")
     from .sensitivity import rank_correlations
     from .stress import reverse_stress
 

@@ -43,3 +43,8 @@ def test_notebook_runs_in_a_real_kernel(path, tmp_path):
     errors = [o for c in executed["cells"] for o in c.get("outputs", []) if o.get("output_type") == "error"]
     assert not errors
     assert any(c.get("outputs") for c in executed["cells"] if c["cell_type"] == "code")
+    # every chart is shown, once: the package forces no backend, and its figures live outside pyplot
+    plotting = [c for c in executed["cells"] if c["cell_type"] == "code" and "plots." in "".join(c["source"])]
+    for cell in plotting:
+        images = [o for o in cell.get("outputs", []) if "image/png" in o.get("data", {})]
+        assert len(images) == 1, ("".join(cell["source"])[:80], [o.get("data", {}).keys() for o in cell.get("outputs", [])])
