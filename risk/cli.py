@@ -64,11 +64,19 @@ def _version(value: bool):
         raise typer.Exit()
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Warnings as one line, ``warning: message``, without Python's source line."""
+    err.print(_tagged("warning:", "yellow", message), highlight=False, soft_wrap=True)
+
+
 @app.callback()
 def main(
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version and exit."),
 ):
     """risk: distributions, not single forecasts, of NVIDIA and AWS margins."""
+    import warnings
+
+    warnings.showwarning = _show_warning
 
 
 def _scenario(path: Path, sets: list[str] | None = None):

@@ -11,7 +11,9 @@ from typer.testing import CliRunner
 import risk
 from risk.cli import app
 
-from conftest import BASE_FILE
+from pathlib import Path
+
+from conftest import BASE_FILE, ROOT
 
 runner = CliRunner()
 
@@ -111,3 +113,32 @@ def test_validate_a_scenario_set():
     r = runner.invoke(app, ["validate", str(BASE_FILE.parent / "outlook.yaml")])
     assert r.exit_code == 0, r.output
     assert "scenario set 'outlook'" in r.output and "base 35%" in r.output
+
+
+def _readme_commands(verb: str) -> list[str]:
+    """The README's ``risk VERB ...`` shell examples, continuation lines joined, comments dropped."""
+    import re
+
+    text = (ROOT / "README.md").read_text()
+    commands = []
+    for block in re.findall(r"```sh\n(.*?)```", text, flags=re.S):
+        for cmd in block.replace("\\\n", " ").splitlines():
+            cmd = re.sub(r"\s+#.*$", "", cmd).strip()
+            if cmd.startswith(f"risk {verb} "):
+                commands.append(cmd)
+    return commands
+
+
+def test_the_readmes_run_examples_run_without_a_warning(tmp_path):
+    """Every `risk run` example of the README, at 1,024 draws: exit 0, no warning."""
+    import re
+    import shlex
+
+    commands = _readme_commands("run")
+    assert len(commands) >= 3
+    for cmd in commands:
+        cmd = re.sub(r"--draws \d+", "", cmd)
+        args = shlex.split(cmd)[1:] + ["--draws", "1024"]
+        args = [str(tmp_path / Path(a).name) if a.startswith("runs/") else a for a in args]
+        r = runner.invoke(app, args, catch_exceptions=False)
+        assert r.exit_code == 0 and "warning" not in r.output.lower(), (cmd, r.output[-800:])
