@@ -58,6 +58,9 @@ def _tagged(tag: str, style: str, message) -> Text:
     return Text.assemble((tag, style), " ", str(message))
 
 
+_THRESHOLD_HELP = "VARIABLE=VALUE: report P(VARIABLE < VALUE), repeatable (0.60 or 60%); defaults 65% / 55% / 30% for the key margins."
+
+
 def _version(value: bool):
     if value:
         out.print(f"risk {__version__}")
@@ -345,15 +348,17 @@ def scenarios(folder: Path = typer.Argument(Path("scenarios"), help="Folder of s
 def compare(
     runs: list[Path] = typer.Argument(..., help="Two or more saved runs (.nc or .zarr); the first is the reference."),
     year: Optional[list[int]] = typer.Option(None, "--year", help="Years to compare (default: first projected, 2028, 2030, horizon)."),
+    threshold: Optional[list[str]] = typer.Option(None, "--threshold", help=_THRESHOLD_HELP),
 ):
     """Key quantiles and threshold probabilities side by side, differences with Monte Carlo errors, and what changed."""
     from .compare import compare_runs, scenario_diff, unique_names
 
+    thresholds = _thresholds(threshold)
     if len(runs) < 2:
         _fail(OptionError("RUNS", [str(r) for r in runs], "give two or more runs"))
     loaded = [_load_run(r) for r in runs]
     names = unique_names([r.stem for r in runs])
-    result = compare_runs(loaded, names=names, years=year)
+    result = compare_runs(loaded, names=names, years=year, thresholds=thresholds)
     for var in result.index.get_level_values(0).unique():
         table = _table(title=var, title_justify="left")
         table.add_column("year")
@@ -377,6 +382,32 @@ def compare(
         if diff.empty:
             table.add_row("", "(no difference in assumptions)", "", "")
         out.print(table)
+
+
+def _thresholds(items: list[str] | None) -> dict[str, float]:
+    """``--threshold VARIABLE=VALUE`` (repeatable; ``0.6`` or ``60%``) over the default thresholds."""
+    import difflib
+    import math
+
+    from .compare import DEFAULT_THRESHOLDS
+    from .glossary import OUTPUTS
+
+    out = dict(DEFAULT_THRESHOLDS)
+    for item in items or []:
+        name, eq, text = (part.strip() for part in item.partition("="))
+        if not eq or not name:
+            _fail(OptionError("--threshold", item, "expected VARIABLE=VALUE, for example nvda_gross_margin=0.60 or =60%"))
+        if name not in OUTPUTS:
+            close = difflib.get_close_matches(name, list(OUTPUTS), n=1)
+            _fail(OptionError("--threshold", item, f"no output named '{name}'" + (f" (did you mean '{close[0]}'?)" if close else "")))
+        try:
+            value = float(text[:-1]) / 100 if text.endswith("%") else float(text)
+        except ValueError:
+            value = math.nan
+        if not math.isfinite(value):
+            _fail(OptionError("--threshold", item, "VALUE must be a finite number, a fraction (0.60) or a percent (60%)"))
+        out[name] = value
+    return out
 
 
 def _load_run(path: Path):
@@ -404,6 +435,7 @@ def analyze(
     variable: Optional[list[str]] = typer.Option(None, "--variable", "-v", help="Output variables (default: the key margins)."),
     year: Optional[list[int]] = typer.Option(None, "--year", help="Years (default: first projected, 2028, 2030, horizon)."),
     level: float = typer.Option(0.95, "--level", help="Confidence level of VaR and expected shortfall."),
+    threshold: Optional[list[str]] = typer.Option(None, "--threshold", help=_THRESHOLD_HELP),
 ):
     """Mean, sd, quantiles, VaR, expected shortfall and threshold probabilities, each with its Monte Carlo error."""
     from . import accessor  # noqa: F401
@@ -411,10 +443,11 @@ def analyze(
 
     if not 0 < level < 1:
         _fail(OptionError("--level", level, "must be in (0, 1), for example 0.95"))
+    thresholds = _thresholds(threshold)
     ds = _load_run(run_file)
     _check_years(ds, year)
     try:
-        df = ds.risk.summary(list(variable or KEY_MARGINS), years=year, level=level)
+        df = ds.risk.summary(list(variable or KEY_MARGINS), years=year, level=level, thresholds=thresholds)
     except KeyError as e:
         _fail(OptionError("--variable/--year", variable, str(e).strip('"')))
     out.print(_estimates_table(f"{ds.attrs.get('scenario')}: {ds.sizes['draw']:,} draws, seed {ds.attrs.get('seed')}", df))
@@ -631,6 +664,7 @@ def report(
     year: int = typer.Option(2030, "--year", help="Target year of the distribution and sensitivity charts."),
     hindcast_scenario: Optional[Path] = typer.Option(Path("scenarios/hindcast_2023.yaml"), "--hindcast",
                                                      help="Hindcast scenario for the appendix (skipped if the file is missing)."),
+    threshold: Optional[list[str]] = typer.Option(None, "--threshold", help=_THRESHOLD_HELP),
     data: Path = typer.Option(Path("scenarios/data"), "--data",
                               help="Folder with quarterly.csv: the current year's reported quarters go beside the model "
                                    "on the first page (skipped if the file is missing)."),
@@ -641,6 +675,7 @@ def report(
     from .report import build_report
 
     _check_out(out_file, "file")
+    thresholds = _thresholds(threshold)
     loaded = [_load_run(r) for r in runs]
     _check_years(loaded[0], [year], projected=True)
     hc = None
@@ -656,7 +691,8 @@ def report(
         except DataError as e:
             _fail(e)
     try:
-        build_report(loaded, out_file, event=event, target_year=year, hindcast=hc, quarterly=quarterly)
+        build_report(loaded, out_file, event=event, target_year=year, hindcast=hc, quarterly=quarterly,
+                     thresholds=thresholds)
     except ScenarioError as e:
         _fail(e)
     except ValueError as e:

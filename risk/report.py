@@ -27,15 +27,17 @@ def _est(e: metrics.Estimate, units: str) -> str:
     return f"{e.value:.1%} ± {e.se:.2%}" if units == "1" else f"{e.value:,.1f} ± {e.se:,.2f}"
 
 
-def summary_rows(ds: xr.Dataset, years: Sequence[int]) -> list[dict]:
-    """Rows of the executive summary: P5/P50/P95 and P(< threshold) with errors, as text."""
+def summary_rows(ds: xr.Dataset, years: Sequence[int], thresholds: dict[str, float] | None = None) -> list[dict]:
+    """Rows of the executive summary: P5/P50/P95 and P(< threshold) with errors, as text
+    (``thresholds`` by output; :data:`risk.compare.DEFAULT_THRESHOLDS` for the others)."""
+    thresholds = {**DEFAULT_THRESHOLDS, **(thresholds or {})}
     w = ds["weight"].values if "weight" in ds else None
     rows = []
     for var in KEY_MARGINS:
         units = ds[var].attrs.get("units", "")
         for y in years:
             x = ds[var].sel(year=y).values
-            t = DEFAULT_THRESHOLDS[var]
+            t = thresholds[var]
             rows.append({
                 "variable": ds[var].attrs.get("long_name", var), "year": y,
                 **{k: _est(metrics.quantile(x, p, w), units) for k, p in (("p5", 0.05), ("p50", 0.5), ("p95", 0.95))},
@@ -88,7 +90,7 @@ def _combine(runs: Sequence[xr.Dataset]) -> xr.Dataset:
 
 
 def render_html(runs: Sequence[xr.Dataset], event: str = DEFAULT_EVENT, target_year: int = 2030,
-                hindcast: tuple | None = None, quarterly=None) -> str:
+                hindcast: tuple | None = None, quarterly=None, thresholds: dict[str, float] | None = None) -> str:
     """The report as HTML (charts inline as SVG)."""
     import jinja2
 
@@ -111,7 +113,7 @@ def render_html(runs: Sequence[xr.Dataset], event: str = DEFAULT_EVENT, target_y
         if "observations" in ds.attrs:
             meta.append((f"updated on{tag}", "; ".join(json.loads(ds.attrs["observations"]))))
     meta.append(("report", f"{_dt.datetime.now(_dt.timezone.utc).isoformat(timespec='seconds')}, risk {__version__}"))
-    summaries = [{"name": f"{ds.attrs.get('scenario', 'run')} ({ds.sizes['draw']:,} draws)", "rows": summary_rows(ds, years),
+    summaries = [{"name": f"{ds.attrs.get('scenario', 'run')} ({ds.sizes['draw']:,} draws)", "rows": summary_rows(ds, years, thresholds),
                   "prob_header": "P(below threshold)"} for ds in runs]
 
     by_scen = "scenario" in combined.coords and len(np.unique(combined["scenario"].values)) > 1
@@ -186,7 +188,7 @@ def render_html(runs: Sequence[xr.Dataset], event: str = DEFAULT_EVENT, target_y
 
 
 def build_report(runs: Sequence[xr.Dataset], out: str | Path, event: str = DEFAULT_EVENT, target_year: int = 2030,
-                 hindcast: tuple | None = None, quarterly=None) -> Path:
+                 hindcast: tuple | None = None, quarterly=None, thresholds: dict[str, float] | None = None) -> Path:
     """Write the report to ``out`` (.pdf with WeasyPrint, or .html), atomically.
 
     ``quarterly`` (from :func:`risk.data.read_quarterly`), if given, puts the current year's
@@ -195,7 +197,8 @@ def build_report(runs: Sequence[xr.Dataset], out: str | Path, event: str = DEFAU
     out = Path(out)
     if out.suffix.lower() not in (".pdf", ".html"):
         raise ValueError(f"report file must end in .pdf or .html, got {out.name!r}")
-    html = render_html(runs, event=event, target_year=target_year, hindcast=hindcast, quarterly=quarterly)
+    html = render_html(runs, event=event, target_year=target_year, hindcast=hindcast, quarterly=quarterly,
+                       thresholds=thresholds)
     with atomic_path(out) as tmp:
         if out.suffix.lower() == ".html":
             tmp.write_text(html, encoding="utf-8")
