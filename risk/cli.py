@@ -17,7 +17,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
-from . import __version__
+from . import __version__, numbers
 from .errors import DataError, OptionError, ScenarioError
 
 app = typer.Typer(
@@ -367,9 +367,11 @@ def compare(
             table.add_column(n, justify="right")
         for n in names[1:]:
             table.add_column(f"{n} - {names[0]}", justify="right")
+        units = loaded[0][var].attrs.get("units", "")
         for (y, stat), row in result.loc[var].iterrows():
-            cells = [f"{row[n]:.3f} ± {row[f'{n} se']:.3f}" for n in names]
-            cells += [f"{row[f'{n} diff']:+.3f} ± {row[f'{n} diff se']:.3f}" for n in names[1:]]
+            pct = numbers.is_fraction(units, stat)
+            cells = [numbers.estimate(row[n], row[f"{n} se"], pct) for n in names]
+            cells += [numbers.difference(row[f"{n} diff"], row[f"{n} diff se"], pct) for n in names[1:]]
             table.add_row(str(y), stat, *cells)
         out.print(table)
     for r, ds in zip(runs[1:], loaded[1:]):
@@ -419,13 +421,16 @@ def _load_run(path: Path):
         _fail(e)
 
 
-def _estimates_table(title: str, df, value_fmt="{:.3f}") -> Table:
+def _estimates_table(title: str, df, ds) -> Table:
+    """Rows (variable, year, statistic) of values with their errors, in one number format."""
     table = _table(title=title, title_justify="left")
     for col in (*df.index.names, "value", "± se"):
         table.add_column(str(col), justify="right" if col in ("value", "± se") else "left")
-    for idx, row in df.iterrows():
-        idx = idx if isinstance(idx, tuple) else (idx,)
-        table.add_row(*(str(i) for i in idx), value_fmt.format(row["value"]), value_fmt.format(row["se"]))
+    for (var, year, stat), row in df.iterrows():
+        units = ds[var].attrs.get("units", "")
+        pct = numbers.is_fraction(units, stat)
+        shown = stat if pct or not units else f"{stat} [{units}]"
+        table.add_row(var, str(year), shown, numbers.value(row["value"], pct), numbers.error(row["se"], pct))
     return table
 
 
@@ -450,7 +455,7 @@ def analyze(
         df = ds.risk.summary(list(variable or KEY_MARGINS), years=year, level=level, thresholds=thresholds)
     except KeyError as e:
         _fail(OptionError("--variable/--year", variable, str(e).strip('"')))
-    out.print(_estimates_table(f"{ds.attrs.get('scenario')}: {ds.sizes['draw']:,} draws, seed {ds.attrs.get('seed')}", df))
+    out.print(_estimates_table(f"{ds.attrs.get('scenario')}: {ds.sizes['draw']:,} draws, seed {ds.attrs.get('seed')}", df, ds))
 
 
 @app.command()
@@ -537,8 +542,12 @@ def stress(
     table = _table(title=f"stress: {'; '.join(df.attrs['pins'])} ({draws:,} draws, same seed)", title_justify="left")
     for col in ("variable", "year", "statistic", "base", "stressed", "shift ± se"):
         table.add_column(col, justify="left" if col in ("variable", "statistic") else "right")
+    from .glossary import OUTPUTS
+
     for (v, y, s), row in df.iterrows():
-        table.add_row(v, str(y), s, f"{row['base']:.3f}", f"{row['stressed']:.3f}", f"{row['shift']:+.3f} ± {row['shift se']:.3f}")
+        pct = numbers.is_fraction(OUTPUTS[v].units if v in OUTPUTS else "", s)
+        table.add_row(v, str(y), s, numbers.value(row["base"], pct), numbers.value(row["stressed"], pct),
+                      numbers.difference(row["shift"], row["shift se"], pct))
     out.print(table)
 
 

@@ -10,7 +10,7 @@ from typing import Sequence
 import numpy as np
 import xarray as xr
 
-from . import __version__, metrics, plots
+from . import __version__, metrics, numbers, plots
 from .compare import DEFAULT_THRESHOLDS
 from .io import atomic_path
 from .summary import KEY_MARGINS
@@ -24,7 +24,7 @@ FIGURE_IDS = ("fan", "distribution", "joint", "sensitivity-nvda", "sensitivity-a
 
 
 def _est(e: metrics.Estimate, units: str) -> str:
-    return f"{e.value:.1%} ± {e.se:.2%}" if units == "1" else f"{e.value:,.1f} ± {e.se:,.2f}"
+    return numbers.estimate(e.value, e.se, units == "1")
 
 
 def summary_rows(ds: xr.Dataset, years: Sequence[int], thresholds: dict[str, float] | None = None) -> list[dict]:

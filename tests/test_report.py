@@ -10,6 +10,7 @@ import risk
 from risk import metrics, plots
 from risk.cli import app
 from risk.hindcast import hindcast
+from risk import numbers
 from risk.report import FIGURE_IDS, build_report, render_html
 
 from conftest import SCENARIOS
@@ -49,9 +50,9 @@ def test_summary_numbers_are_in_the_pdf(pdf, outlook):
     for var, year in (("nvda_gross_margin", 2030), ("aws_operating_margin", 2028), ("nvda_operating_margin", 2032)):
         x = outlook[var].sel(year=year).values
         med = metrics.quantile(x, 0.5)
-        assert f"{med.value:.1%} ± {med.se:.2%}" in text, (var, year)
+        assert numbers.estimate(med.value, med.se, True) in text, (var, year)
         p = metrics.prob_below(x, {"nvda_gross_margin": 0.65, "aws_operating_margin": 0.30, "nvda_operating_margin": 0.55}[var])
-        assert f"{p.value:.1%} ± {p.se:.2%}" in text
+        assert numbers.estimate(p.value, p.se, True) in text
     assert outlook.attrs["scenario_hash"][:16] in text
     assert "seed 4" in text and "7,000" in text
 
