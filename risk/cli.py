@@ -289,26 +289,31 @@ def _run_dask(sc, draws, seed, sampling, out_file, dtype, scheduler, chunk_size,
 
 
 def _print_by_scenario(ds) -> None:
+    """Medians of the key margins by scenario in the last two summary years: one table, or on a
+    terminal narrower than it (under 100 columns) one table a year, so that no name folds."""
     import json
 
     from .summary import KEY_MARGINS, summary_years
 
-    years = summary_years(ds)
+    years = summary_years(ds)[-2:]
     draws = json.loads(ds.attrs["scenario_draws"])
-    table = _table(title="medians by scenario (pooled = the weighted mixture)", title_justify="left")
-    table.add_column("scenario")
-    table.add_column("draws", justify="right")
-    cols = [(v, y) for v in KEY_MARGINS for y in years[-2:]]
-    for v, y in cols:
-        table.add_column(f"{v.replace('_operating_margin', ' OM').replace('_gross_margin', ' GM')} {y}", justify="right")
-    groups = ds[list(KEY_MARGINS)].sel(year=years[-2:]).groupby("scenario").median("draw")
-    for name in draws:
-        if name in groups["scenario"].values:
-            g = groups.sel(scenario=name)
-            table.add_row(name, f"{draws[name]:,}", *(f"{float(g[v].sel(year=y)):.1%}" for v, y in cols))
-    pooled = ds[list(KEY_MARGINS)].sel(year=years[-2:]).median("draw")
-    table.add_row("pooled", f"{ds.sizes['draw']:,}", *(f"{float(pooled[v].sel(year=y)):.1%}" for v, y in cols))
-    out.print(table)
+    groups = ds[list(KEY_MARGINS)].sel(year=years).groupby("scenario").median("draw")
+    pooled = ds[list(KEY_MARGINS)].sel(year=years).median("draw")
+    rows = [(name, draws[name], groups.sel(scenario=name)) for name in draws if name in groups["scenario"].values]
+    rows.append(("pooled", ds.sizes["draw"], pooled))
+    short = {v: v.replace("_operating_margin", " OM").replace("_gross_margin", " GM") for v in KEY_MARGINS}
+    per_table = [years] if out.width >= 100 else [[y] for y in years]
+    for table_years in per_table:
+        title = "medians by scenario (pooled = the weighted mixture)" + (f", {table_years[0]}" if len(table_years) == 1 else "")
+        table = _table(title=title, title_justify="left")
+        table.add_column("scenario", no_wrap=True)
+        table.add_column("draws", justify="right", no_wrap=True)
+        cols = [(v, y) for v in KEY_MARGINS for y in table_years]
+        for v, y in cols:
+            table.add_column(short[v] if len(table_years) == 1 else f"{short[v]} {y}", justify="right", no_wrap=True)
+        for name, n, g in rows:
+            table.add_row(name, f"{n:,}", *(numbers.value(float(g[v].sel(year=y)), True) for v, y in cols))
+        out.print(table)
 
 
 def _print_correlations(ds, sc) -> None:

@@ -168,3 +168,22 @@ def test_thresholds_are_options(saved_run, tmp_path, wide):
                       ("nvda_gross_margin=abc", "VALUE must be a finite number"), ("nvda_gross_margin=nan", "finite")):
         r = runner.invoke(app, ["analyze", str(saved_run), "--threshold", bad])
         assert r.exit_code == 2 and "--threshold" in r.output and said in r.output, r.output
+
+
+@pytest.mark.parametrize("width", [80, 160])
+def test_the_outlook_fits_the_terminal_without_folding_a_name(width, monkeypatch):
+    """`risk run scenarios/outlook.yaml` at 80 and 160 columns: no line is wider, and every
+    scenario's name stands whole on its row."""
+    from rich.console import Console
+
+    import risk.cli
+    from conftest import SCENARIOS
+
+    monkeypatch.setattr(risk.cli, "out", Console(width=width, force_terminal=False))
+    r = runner.invoke(app, ["run", str(SCENARIOS / "outlook.yaml"), "-n", "3000"])
+    assert r.exit_code == 0, r.output
+    lines = r.output.splitlines()
+    assert max(len(line) for line in lines) <= width
+    for name in ("base", "asic_insurgency", "cuda_moat_holds", "capex_digestion", "inference_supercycle",
+                 "power_constrained", "trainium_merchant", "pooled", "nvda_operating_margin"):
+        assert any(f"│ {name} " in line for line in lines), name
