@@ -277,9 +277,30 @@ def _save_zarr(ds: xr.Dataset, path: Path, encoding: dict) -> None:
         _remove_tree(tmp)  # the new store if it failed, the old run if it was replaced
 
 
+def _drain_zarr() -> None:
+    """Wait for zarr's chunk writes still in flight: zarr 3 writes chunks concurrently on its
+    own event loop, and those started before one failed run on after the failure is raised."""
+    try:
+        import asyncio
+
+        from zarr.core.sync import sync
+    except ImportError:
+        return
+
+    async def rest() -> None:
+        others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        await asyncio.gather(*others, return_exceptions=True)
+
+    try:
+        sync(rest(), timeout=30)
+    except Exception:  # noqa: BLE001 - cleaning up after a failure: the retries below remain
+        pass
+
+
 def _remove_tree(path: Path, attempts: int = 20) -> None:
-    """Remove a folder, again while writes still in flight (zarr's asynchronous chunk writes
-    outlive the first one that failed) keep adding files to it."""
+    """Remove a folder, after zarr's writes in flight are done, and again while any still add
+    files to it."""
+    _drain_zarr()
     for _ in range(attempts):
         shutil.rmtree(path, ignore_errors=True)
         if not os.path.lexists(path):
