@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import warnings
 
 import pytest
 from typer.testing import CliRunner
@@ -115,59 +116,55 @@ def test_validate_a_scenario_set():
     assert "scenario set 'outlook'" in r.output and "base 35%" in r.output
 
 
-def _readme_commands(verb: str) -> list[str]:
-    """The README's ``risk VERB ...`` shell examples, continuation lines joined, comments dropped."""
+def _readme_blocks() -> list[tuple[str, str]]:
+    """The README's code blocks, in order: (language, text)."""
     import re
 
-    text = (ROOT / "README.md").read_text()
-    commands = []
-    for block in re.findall(r"```sh\n(.*?)```", text, flags=re.S):
-        for cmd in block.replace("\\\n", " ").splitlines():
-            cmd = re.sub(r"\s+#.*$", "", cmd).strip()
-            if cmd.startswith(f"risk {verb} "):
-                commands.append(cmd)
-    return commands
+    return re.findall(r"```(\w+)\n(.*?)```", (ROOT / "README.md").read_text(), flags=re.S)
 
 
-def test_the_readmes_run_examples_run_without_a_warning(tmp_path):
-    """Every `risk run` example of the README, at 1,024 draws: exit 0, no warning."""
+def _smaller(cmd: str, runs: Path) -> list[str]:
+    """A README command as arguments, at test size: outputs under ``runs``, fewer draws."""
     import re
     import shlex
 
-    commands = _readme_commands("run")
-    assert len(commands) >= 3
-    for cmd in commands:
-        cmd = re.sub(r"--draws \d+", "", cmd)
-        args = shlex.split(cmd)[1:] + ["--draws", "1024"]
-        args = [str(tmp_path / Path(a).name) if a.startswith("runs/") else a for a in args]
-        r = runner.invoke(app, args, catch_exceptions=False)
-        assert r.exit_code == 0 and "warning" not in r.output.lower(), (cmd, r.output[-800:])
+    cmd = re.sub(r"\s+#.*$", "", cmd).strip()
+    cmd = re.sub(r"\[[^\]]*\.\.\.\]", "", cmd)  # optional arguments shown as [X ...]
+    cmd = re.sub(r"--draws \d+", "", cmd)
+    args = [str(runs / Path(a).name) if a.startswith("runs/") or a in ("report.pdf", "report.html") else a
+            for a in shlex.split(cmd)[1:]]
+    size = {"run": ["--draws", "1024"], "sensitivity": ["--draws", "128"], "stress": ["--draws", "2000"]}
+    return args + size.get(args[0], [])
 
 
-def test_thresholds_are_options(saved_run, tmp_path, wide):
-    """--threshold VARIABLE=VALUE on analyze, compare and report: the probability below it, by
-    hand from the run; bad ones refused naming the option."""
-    from risk import metrics, numbers
-    from risk.report import summary_rows
+@pytest.mark.slow
+def test_every_readme_example_runs(tmp_path, wide):
+    """Every `risk` command and every Python block of the README, in order, at test size:
+    exit 0 and no warning (the `make` lines are what CI runs)."""
+    import contextlib
+    import io
 
-    ds = risk.load_run(saved_run)
-    p = metrics.prob_below(ds["nvda_gross_margin"].sel(year=2030).values, 0.60)
-    r = runner.invoke(app, ["analyze", str(saved_run), "--year", "2030", "--threshold", "nvda_gross_margin=60%",
-                            "--threshold", "aws_revenue=300", "-v", "nvda_gross_margin", "-v", "aws_revenue"])
-    assert r.exit_code == 0, r.output
-    import re
-
-    cells = rf"P\(< 0\.6\)\s*│\s*{re.escape(numbers.value(p.value, True))}\s*│\s*{re.escape(numbers.error(p.se, True))}\s*│"
-    assert re.search(cells, r.output), r.output
-    assert "P(< 300)" in r.output
-    r = runner.invoke(app, ["compare", str(saved_run), str(saved_run), "--year", "2030", "--threshold", "nvda_gross_margin=0.6"])
-    assert r.exit_code == 0 and "P(< 0.6)" in r.output and "P(< 0.65)" not in r.output.split("nvda_operating")[0]
-    rows = summary_rows(ds, [2030], {"nvda_gross_margin": 0.60})
-    assert rows[0]["prob"] == f"{numbers.estimate(p.value, p.se, True)} (< 60%)"
-    for bad, said in (("nvda_gm=0.6", "no output named 'nvda_gm'"), ("nvda_gross_margin", "expected VARIABLE=VALUE"),
-                      ("nvda_gross_margin=abc", "VALUE must be a finite number"), ("nvda_gross_margin=nan", "finite")):
-        r = runner.invoke(app, ["analyze", str(saved_run), "--threshold", bad])
-        assert r.exit_code == 2 and "--threshold" in r.output and said in r.output, r.output
+    runs = tmp_path / "runs"
+    namespace: dict = {}
+    ran = 0
+    for lang, block in _readme_blocks():
+        if lang == "sh":
+            for cmd in block.replace("\\\n", " ").splitlines():
+                if not cmd.startswith("risk "):
+                    continue
+                r = runner.invoke(app, _smaller(cmd, runs), catch_exceptions=False)
+                assert r.exit_code == 0 and "warning" not in r.output.lower(), (cmd, r.output[-800:])
+                ran += 1
+        elif lang == "python":
+            code = block.replace("draws=100_000", "draws=2_000").replace('"runs/', f'"{runs}/')
+            code = code.replace("risk.simulate(scenario)", "risk.simulate(scenario, draws=2_000)")
+            code = code.replace("risk.simulate(faster)", "risk.simulate(faster, draws=2_000)")
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")
+                with contextlib.redirect_stdout(io.StringIO()):
+                    exec(compile(code, "README.md", "exec"), namespace)  # noqa: S102 - the README's own examples
+            ran += 1
+    assert ran >= 14
 
 
 @pytest.mark.parametrize("width", [80, 160])
