@@ -167,6 +167,32 @@ def test_every_readme_example_runs(tmp_path, wide):
     assert ran >= 14
 
 
+def test_thresholds_are_options(saved_run, tmp_path, wide):
+    """--threshold VARIABLE=VALUE on analyze, compare and report: the probability below it, by
+    hand from the run; bad ones refused naming the option."""
+    from risk import metrics, numbers
+    from risk.report import summary_rows
+
+    ds = risk.load_run(saved_run)
+    p = metrics.prob_below(ds["nvda_gross_margin"].sel(year=2030).values, 0.60)
+    r = runner.invoke(app, ["analyze", str(saved_run), "--year", "2030", "--threshold", "nvda_gross_margin=60%",
+                            "--threshold", "aws_revenue=300", "-v", "nvda_gross_margin", "-v", "aws_revenue"])
+    assert r.exit_code == 0, r.output
+    import re
+
+    cells = rf"P\(< 0\.6\)\s*│\s*{re.escape(numbers.value(p.value, True))}\s*│\s*{re.escape(numbers.error(p.se, True))}\s*│"
+    assert re.search(cells, r.output), r.output
+    assert "P(< 300)" in r.output
+    r = runner.invoke(app, ["compare", str(saved_run), str(saved_run), "--year", "2030", "--threshold", "nvda_gross_margin=0.6"])
+    assert r.exit_code == 0 and "P(< 0.6)" in r.output and "P(< 0.65)" not in r.output.split("nvda_operating")[0]
+    rows = summary_rows(ds, [2030], {"nvda_gross_margin": 0.60})
+    assert rows[0]["prob"] == f"{numbers.estimate(p.value, p.se, True)} (< 60%)"
+    for bad, said in (("nvda_gm=0.6", "no output named 'nvda_gm'"), ("nvda_gross_margin", "expected VARIABLE=VALUE"),
+                      ("nvda_gross_margin=abc", "VALUE must be a finite number"), ("nvda_gross_margin=nan", "finite")):
+        r = runner.invoke(app, ["analyze", str(saved_run), "--threshold", bad])
+        assert r.exit_code == 2 and "--threshold" in r.output and said in r.output, r.output
+
+
 @pytest.mark.parametrize("width", [80, 160])
 def test_the_outlook_fits_the_terminal_without_folding_a_name(width, monkeypatch):
     """`risk run scenarios/outlook.yaml` at 80 and 160 columns: no line is wider, and every
