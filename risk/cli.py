@@ -393,11 +393,11 @@ def compare(
 
 def _thresholds(items: list[str] | None) -> dict[str, float]:
     """``--threshold VARIABLE=VALUE`` (repeatable; ``0.6`` or ``60%``) over the default thresholds."""
-    import difflib
     import math
 
     from .compare import DEFAULT_THRESHOLDS
     from .glossary import OUTPUTS
+    from .scenario import suggest
 
     out = dict(DEFAULT_THRESHOLDS)
     for item in items or []:
@@ -405,8 +405,7 @@ def _thresholds(items: list[str] | None) -> dict[str, float]:
         if not eq or not name:
             _fail(OptionError("--threshold", item, "expected VARIABLE=VALUE, for example nvda_gross_margin=0.60 or =60%"))
         if name not in OUTPUTS:
-            close = difflib.get_close_matches(name, list(OUTPUTS), n=1)
-            _fail(OptionError("--threshold", item, f"no output named '{name}'" + (f" (did you mean '{close[0]}'?)" if close else "")))
+            _fail(OptionError("--threshold", item, f"no output named '{name}'{suggest(name, OUTPUTS)}"))
         try:
             value = float(text[:-1]) / 100 if text.endswith("%") else float(text)
         except ValueError:

@@ -46,12 +46,6 @@ def summary_rows(ds: xr.Dataset, years: Sequence[int], thresholds: dict[str, flo
     return rows
 
 
-def _value(x: float, units: str) -> str:
-    if not np.isfinite(x):
-        return "-"
-    return f"{x:.1%}" if units == "1" else f"{x:,.1f}"
-
-
 def reported_rows(ds: xr.Dataset, quarterly, year: int) -> list[dict]:
     """Rows of the first page's year-so-far table: reported, the year implied two ways
     (:mod:`risk.reported`) and the run's P10/P50/P90 and ranks, as text."""
@@ -62,11 +56,11 @@ def reported_rows(ds: xr.Dataset, quarterly, year: int) -> list[dict]:
         units = ds[output].attrs.get("units", "")
         same = r["flat"] == r["growing"]  # guidance for the whole year
         ranks = f"{r['rank flat']:.0%}" if same else f"{r['rank flat']:.0%}, {r['rank growing']:.0%}"
-        rows.append({"variable": ds[output].attrs.get("long_name", output), "so_far": _value(r["so far"], units),
-                     "flat": _value(r["flat"], units), "growing": "" if same else _value(r["growing"], units),
-                     "basis": r["basis"],
-                     "p10": _value(r["P10"], units), "p50": _value(r["P50"], units), "p90": _value(r["P90"], units),
-                     "rank": ranks})
+        pct = units == "1"
+        rows.append({"variable": ds[output].attrs.get("long_name", output), "so_far": numbers.value(r["so far"], pct),
+                     "flat": numbers.value(r["flat"], pct), "growing": "" if same else numbers.value(r["growing"], pct),
+                     "basis": r["basis"], "p10": numbers.value(r["P10"], pct), "p50": numbers.value(r["P50"], pct),
+                     "p90": numbers.value(r["P90"], pct), "rank": ranks})
     return rows
 
 
