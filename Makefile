@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 DRAWS ?=
 OUT ?= out
 
-.PHONY: install run test notebook bench bench-scale hindcast golden clean
+.PHONY: install run test notebook bench bench-scale hindcast backtest golden clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,9 @@ notebook: install
 
 hindcast: install
 	$(VENV)/bin/risk hindcast --out docs/hindcast.md
+
+backtest: install
+	$(VENV)/bin/risk backtest --out docs/backtest.md
 
 golden: install
 	$(PY) tests/golden.py

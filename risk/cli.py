@@ -178,6 +178,7 @@ def run(
     scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Run on dask: threads, processes, synchronous or tcp://host:port."),
     chunk_size: Optional[int] = typer.Option(None, "--chunk-size", help="Draws per dask chunk (default: from --memory, else 98,304: six blocks of random numbers)."),
     memory: Optional[str] = typer.Option(None, "--memory", help="Memory budget, e.g. 4GB: sizes the chunks; refuses runs that cannot fit."),
+    quarterly: bool = typer.Option(False, "--quarterly", help="Outputs by calendar quarter instead of year (quarterly clock)."),
 ):
     """Simulate a scenario or scenario set; print P5/P50/P95 of the key margins; optionally save the run."""
     from .mixture import ScenarioSet
@@ -195,24 +196,28 @@ def run(
             with Progress(TextColumn("simulating"), BarColumn(), TextColumn("{task.completed:,}/{task.total:,} draws"),
                           TimeElapsedColumn(), console=err, transient=True) as bar:
                 task = bar.add_task("run", total=n)
-                ds = simulate(sc, draws=draws, seed=seed, sampling=sampling, dtype=dtype,
+                ds = simulate(sc, draws=draws, seed=seed, sampling=sampling, dtype=dtype, quarterly=quarterly,
                               progress=lambda done, total: bar.update(task, completed=done))
         else:
-            ds = simulate(sc, draws=draws, seed=seed, sampling=sampling, dtype=dtype)
+            ds = simulate(sc, draws=draws, seed=seed, sampling=sampling, dtype=dtype, quarterly=quarterly)
     except (ScenarioError, DataError) as e:
         _fail(e)
     elapsed = time.perf_counter() - start
 
     table = _table(title=f"{ds.attrs['scenario']}: {ds.attrs['draws']:,} draws, seed {ds.attrs['seed']}, {ds.attrs['sampling']} "
                         f"({elapsed:.1f} s)", title_justify="left")
-    for col in ("variable", "year", "P5", "P50", "P95"):
+    for col in ("variable", "quarter" if quarterly else "year", "P5", "P50", "P95"):
         table.add_column(col, justify="left" if col == "variable" else "right")
     q = quantile_table(ds)
     for (var, year), row in q.iterrows():
         table.add_row(var, str(year), *(f"{v:.1%}" for v in row))
     out.print(table)
+    if ds.attrs.get("clock") == "quarter":
+        out.print(f"anchored at {ds.attrs['as_of']}, the latest reported quarter: quarters up to it are data, not draws",
+                  highlight=False)
     if isinstance(sc, ScenarioSet):
-        _print_by_scenario(ds)
+        if not quarterly:
+            _print_by_scenario(ds)
     elif sc.correlations is not None:
         _print_correlations(ds, sc)
     if ds.attrs.get("overrides", "{}") != "{}":
@@ -667,6 +672,58 @@ def hindcast(
     if out_file is not None:
         write_markdown(to_markdown(table, ds), out_file)
         out.print(f"wrote {out_file}", highlight=False, soft_wrap=True)
+
+
+@app.command()
+def backtest(
+    scenario: Path = typer.Option(Path("scenarios/backtest_2022.yaml"), "--scenario",
+                                  help="A quarterly-clock scenario whose sources all predate the first origin."),
+    draws: int = typer.Option(2000, "--draws", "-n", help="Draws at each origin."),
+    seed: Optional[int] = typer.Option(None, "--seed", "-s"),
+    first: str = typer.Option("2023Q1", "--first", help="First origin (a calendar quarter such as 2023Q1)."),
+    out_file: Optional[Path] = typer.Option(None, "--out", "-o",
+                                            help="Write the summary as Markdown (docs/backtest.md); the scored points go "
+                                                 "beside it as CSV (docs/backtest.csv)."),
+):
+    """Rolling-origin backtest: the quarterly model run from every past quarter with the data known then, scored."""
+    from .backtest import backtest as run_backtest
+    from .backtest import summary, to_markdown, write_markdown
+    from .model.clock import parse_quarter
+
+    _check_out(out_file, "file")
+    try:
+        parse_quarter(first)
+    except ValueError as e:
+        _fail(ScenarioError("--first", [Problem("--first", str(e), first, True)]))
+    try:
+        if sys.stderr.isatty():
+            with Progress(TextColumn("backtest"), BarColumn(), TextColumn("{task.completed}/{task.total} origins"),
+                          TimeElapsedColumn(), console=err, transient=True) as bar:
+                task = bar.add_task("origins", total=None)
+                points = run_backtest(scenario, draws=draws, seed=seed, first=first,
+                                      progress=lambda done, total: bar.update(task, completed=done, total=total))
+        else:
+            points = run_backtest(scenario, draws=draws, seed=seed, first=first)
+    except (ScenarioError, DataError) as e:
+        _fail(e)
+    s = summary(points)
+    t = _table(title=f"backtest: {scenario.name}, {points['origin'].nunique()} origins, {len(points)} scored points",
+               title_justify="left")
+    for col in ("series", "horizon", "n", "50%", "90%", "CRPS/|x|", "vs flat", "vs trend"):
+        t.add_column(col, justify="left" if col in ("series", "horizon") else "right", no_wrap=col == "series")
+    for (series, bucket), r in s.iterrows():
+        t.add_row(series, bucket, f"{int(r['points'])}", f"{r['cover50']:.0%}", f"{r['cover90']:.0%}", f"{r['crps_rel']:.1%}",
+                  f"{r['skill_flat']:+.2f}", f"{r['skill_trend']:+.2f}")
+    out.print(t)
+    if out_file is not None:
+        from .scenario import load_scenario
+
+        sc = load_scenario(scenario)
+        write_markdown(to_markdown(points, {"scenario": scenario.as_posix(), "draws": draws,
+                                            "seed": sc.settings.seed if seed is None else seed}), out_file)
+        csv = out_file.with_suffix(".csv")
+        write_markdown(points.to_csv(index=False, float_format="%.6g"), csv)
+        out.print(f"wrote {out_file} and {csv}", highlight=False, soft_wrap=True)
 
 
 @app.command()

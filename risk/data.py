@@ -195,6 +195,22 @@ class BaseData:
         one-off charges in cost of revenue, and R&D + SG&A.
     sources : dict
         ``series -> "tag: source"`` of each base-year figure, for provenance.
+    step : float
+        Length of the model's step: 1 (a year, v1) or 0.25 (a calendar quarter, v2). With a
+        quarterly step, every flow above (capex, revenue, opex, depreciation, histories) is
+        a quarter's, not a year's. [yr]
+    anchor_year, anchor_quarter : int, int or None
+        The period the state is anchored at: the base year (quarter None), or the as-of
+        quarter q*.
+    digestion : float
+        The digestion regime of the anchor's calendar year, 0 or 1, when that year goes on
+        after the anchor (taken from the data: see :func:`anchor_data`).
+    depreciation_lag : int
+        Steps from the last period with reported AWS depreciation (the history scale's
+        target) to the anchor.
+    reported : dict
+        Quarterly clock only: ``output -> array`` of the reported quarters from the first
+        quarter of the output years to q*, one value a quarter (NaN where the data has none).
     """
 
     base_year: int
@@ -213,6 +229,24 @@ class BaseData:
     nvda_one_off_charges: float
     nvda_opex: float
     sources: dict
+    step: float = 1.0
+    anchor_year: int = 0
+    anchor_quarter: int | None = None
+    digestion: float = 0.0
+    depreciation_lag: int = 0
+    reported: dict | None = None
+
+    @property
+    def anchor_time(self) -> float:
+        """Decimal-year time of the anchor (:func:`risk.model.clock.quarter_time`). [yr]"""
+        if self.anchor_quarter is None:
+            return float(self.base_year)
+        return self.anchor_year + (2 * self.anchor_quarter - 5) / 8
+
+    @property
+    def as_of(self) -> str:
+        """The anchor as a label: ``2026Q2`` on a quarterly clock, ``2025`` on an annual one."""
+        return str(self.base_year) if self.anchor_quarter is None else f"{self.anchor_year}Q{self.anchor_quarter}"
 
     @property
     def nvda_other_revenue(self) -> float:
@@ -292,6 +326,7 @@ def _base_data(data_dir: str | Path, base_year: int) -> BaseData:
         nvda_one_off_charges=one("nvda_one_off_charges", 0.0),
         nvda_opex=one("nvda_opex"),
         sources={s: f"{r['tag']}: {r['source']}" for s, r in at.iterrows()},
+        anchor_year=base_year,
     )
     for name in ("capex_hyperscaler", "amazon_capex", "aws_revenue", "nvda_revenue", "nvda_dc_revenue"):
         if not getattr(data, name) > 0:
@@ -302,4 +337,202 @@ def _base_data(data_dir: str | Path, base_year: int) -> BaseData:
         raise DataError(f"{where}: nvda_gross_margin for {base_year} must be in (0, 1)")
     if np.any(market <= 0) or np.any(aws_capex < 0):
         raise DataError(f"{where}: accelerator_market must be > 0 and aws_capex >= 0 in every year")
+    return data
+
+
+# --- The quarterly clock (v2): the state at the as-of quarter -------------------------------
+
+#: The companies whose capex makes hyperscaler (Big-4) capex, by series of ``quarterly.csv``.
+BIG4 = ("alphabet_capex", "amazon_capex", "meta_capex", "microsoft_capex")
+#: Series that must be reported for a quarter to be an as-of quarter q*.
+ANCHORED = ("nvda_revenue", "nvda_dc_revenue", "nvda_gross_margin", "nvda_opex", "aws_revenue", "aws_operating_income",
+            *BIG4)
+
+
+def quarter_index(label: str) -> int:
+    """``2026Q1`` -> 2026·4 + 0: consecutive quarters have consecutive indices."""
+    return int(label[:4]) * 4 + int(label[5]) - 1
+
+
+def quarter_of(index: int) -> str:
+    """The label of :func:`quarter_index`'s ``index``."""
+    return f"{index // 4}Q{index % 4 + 1}"
+
+
+def reported_table(quarterly: pd.DataFrame) -> pd.DataFrame:
+    """Reported quarters as a table: a row per quarter index, a column per series (and
+    ``hyperscaler_capex``, the Big-4 sum where all four are reported). [USD bn or 1]"""
+    rows = quarterly[(quarterly["kind"] == "reported") & quarterly["calendar_quarter"].str.fullmatch(r"\d{4}Q[1-4]")]
+    table = rows.assign(q=rows["calendar_quarter"].map(quarter_index)).pivot(index="q", columns="series", values="value")
+    table = table.reindex(range(table.index.min(), table.index.max() + 1))
+    if all(c in table for c in BIG4):
+        table["hyperscaler_capex"] = table[list(BIG4)].sum(axis=1, min_count=len(BIG4))
+    return table
+
+
+def latest_quarter(quarterly: pd.DataFrame) -> str | None:
+    """The latest quarter with every series of :data:`ANCHORED` reported, or None."""
+    table = reported_table(quarterly)
+    have = [c for c in ANCHORED if c in table]
+    if len(have) < len(ANCHORED):
+        return None
+    full = table.index[table[list(ANCHORED)].notna().all(axis=1)]
+    return quarter_of(int(full.max())) if len(full) else None
+
+
+def _spread(annual_years, annual, weights: pd.Series, first: int, last: int, ratio_to=None) -> np.ndarray:
+    """A quarterly history from ``first`` to ``last`` (quarter indices) of a series reported by year.
+
+    A year with its four quarters of ``weights`` is split in their proportions; a year
+    without, evenly; a quarter after the last reported year is ``weights`` times the ratio of
+    the series to ``weights`` in that year. [USD bn a quarter]
+    """
+    by_year = dict(zip((int(y) for y in annual_years), (float(v) for v in annual)))
+    last_year = max(by_year)
+    out = np.empty(last - first + 1)
+    for i, q in enumerate(range(first, last + 1)):
+        y = q // 4
+        quarters = weights.reindex(range(y * 4, y * 4 + 4))
+        if y in by_year:
+            out[i] = by_year[y] * quarters.loc[q] / quarters.sum() if quarters.notna().all() else by_year[y] / 4
+        else:
+            base = weights.reindex(range(last_year * 4, last_year * 4 + 4))
+            if not base.notna().all() or pd.isna(weights.get(q)):
+                raise DataError(f"quarterly.csv: no {weights.name} for {quarter_of(q)} and {quarter_of(q)} is after the last "
+                                f"year of its annual history ({last_year}): add the quarter's figures")
+            out[i] = weights.loc[q] * by_year[last_year] / base.sum()
+    return out
+
+
+def anchor_data(data_dir: str | Path, base_year: int, as_of: str | None = None, known=None) -> BaseData:
+    """The state a quarterly run starts from (:func:`_anchor_data`), read once per version of the data files."""
+    stamps = []
+    for name in ("quarterly.csv", "actuals.csv"):
+        try:
+            st = (Path(data_dir) / name).stat()
+            stamps.append((st.st_mtime_ns, st.st_size))
+        except OSError:
+            return _anchor_data(data_dir, base_year, as_of, known)  # raises the DataError for the missing file
+    key = None if known is None else str(pd.Timestamp(known).date())
+    return _anchor_of(str(Path(data_dir).resolve()), tuple(stamps), base_year, as_of, key)
+
+
+@functools.lru_cache(maxsize=64)
+def _anchor_of(resolved: str, stamps, base_year: int, as_of, known) -> BaseData:
+    return _anchor_data(resolved, base_year, as_of, known)
+
+
+def _anchor_data(data_dir: str | Path, base_year: int, as_of: str | None = None, known=None) -> BaseData:
+    """The state a quarterly run starts from: the reported quarter ``as_of`` (q*) and quarterly history.
+
+    Parameters
+    ----------
+    data_dir : path
+        Folder with ``actuals.csv`` and ``quarterly.csv``.
+    base_year : int
+        First year of the run's outputs; its quarters up to q* are reported.
+    as_of : str, optional
+        The as-of quarter (``2026Q2``); default the latest quarter with every series of
+        :data:`ANCHORED` reported (in the data as known on ``known``).
+    known : date, optional
+        Use only the rows published on or before this date (:func:`known_on`), and annual
+        history only for years before q*'s year: the data as known then (the backtest).
+
+    Returns
+    -------
+    BaseData
+        With ``step`` 0.25: flows are those of q* (one quarter: a run-rate), histories one
+        column a quarter (accelerator spend split by the quarters of Big-4 capex; AWS capex by
+        those of Amazon's), and ``reported`` the quarters from ``base_year``Q1 to q*.
+
+    Raises
+    ------
+    DataError
+        Naming the file, the series and the quarter that are missing.
+    """
+    where = str(Path(data_dir) / "quarterly.csv")
+    quarterly = read_quarterly(data_dir)
+    if known is not None:
+        quarterly = known_on(quarterly, known)
+    table = reported_table(quarterly)
+    if as_of is None:
+        as_of = latest_quarter(quarterly)
+        if as_of is None:
+            raise DataError(f"{where}: no quarter has every anchored series reported ({', '.join(ANCHORED)})"
+                            + (f" in the data as known on {pd.Timestamp(known).date()}" if known is not None else ""))
+    qs = quarter_index(as_of)
+    row = table.loc[qs] if qs in table.index else pd.Series(dtype=float)
+    missing = [c for c in ANCHORED if pd.isna(row.get(c))]
+    if missing:
+        raise DataError(f"{where}: as_of {as_of} lacks reported {', '.join(missing)}; every one of {', '.join(ANCHORED)} "
+                        f"is needed for an as-of quarter (the latest with all of them is {latest_quarter(quarterly)})")
+    first = base_year * 4
+    if first > qs:
+        raise DataError(f"{where}: as_of {as_of} is before the first quarter of base_year {base_year}; "
+                        f"set base_year to {qs // 4} or earlier")
+    needed = ["nvda_revenue", "nvda_gross_margin", "nvda_opex", "aws_revenue", "aws_operating_income", "hyperscaler_capex",
+              "amazon_capex", "nvda_dc_revenue"]
+    span = table.reindex(range(first, qs + 1))
+    for c in needed:
+        gap = span.index[span[c].isna()] if c in span else span.index
+        if len(gap):
+            raise DataError(f"{where}: no reported {c} for {quarter_of(int(gap[0]))}; the quarters from base_year "
+                            f"{base_year} to as_of {as_of} are outputs of the run and must be reported")
+    actuals = read_actuals(data_dir)
+    if known is not None:
+        actuals = actuals[actuals["year"] < qs // 4]
+    awhere = str(Path(data_dir) / "actuals.csv")
+    market_years, market = _history(actuals, "accelerator_market", int(actuals[actuals["series"] == "accelerator_market"]["year"].max()), awhere)
+    aws_years, aws_capex = _history(actuals, "aws_capex", int(actuals[actuals["series"] == "aws_capex"]["year"].max()), awhere)
+    big4 = table["hyperscaler_capex"].rename("hyperscaler_capex")
+    amazon = table["amazon_capex"].rename("amazon_capex")
+    market_q = _spread(market_years, market, big4, int(market_years[0]) * 4, qs)
+    aws_q = _spread(aws_years, aws_capex, amazon, int(aws_years[0]) * 4, qs)
+    dep = table["aws_depreciation"] if "aws_depreciation" in table else pd.Series(dtype=float)
+    dep = dep[(dep.index <= qs) & dep.notna()]
+    charges = float(row["nvda_one_off_charges"]) if not pd.isna(row.get("nvda_one_off_charges")) else 0.0
+    revenue = float(row["aws_revenue"])
+    # the regime of q*'s year, when it goes on after q*: digestion if its reported quarters fell y/y
+    year_q = range(qs - qs % 4, qs + 1)
+    now, before = big4.reindex(year_q), big4.reindex([q - 4 for q in year_q])
+    digestion = float(now.notna().all() and before.notna().all() and now.sum() < before.sum())
+    span = table.reindex(range(first, qs + 1))
+    nv_rev = span["nvda_revenue"].to_numpy(float)
+    ch = span["nvda_one_off_charges"].fillna(0.0).to_numpy(float) if "nvda_one_off_charges" in span else np.zeros(len(span))
+    gm = span["nvda_gross_margin"].to_numpy(float)
+    reported = {
+        "capex_hyperscaler": span["hyperscaler_capex"].to_numpy(float),
+        "amazon_capex": span["amazon_capex"].to_numpy(float),
+        "accelerator_market": market_q[first - int(market_years[0]) * 4:],
+        "nvda_revenue": nv_rev, "nvda_dc_revenue": span["nvda_dc_revenue"].to_numpy(float),
+        "nvda_gross_margin": gm, "nvda_one_off_charges": ch, "nvda_gross_margin_underlying": gm + ch / nv_rev,
+        "nvda_operating_margin": gm - span["nvda_opex"].to_numpy(float) / nv_rev,
+        "aws_revenue": span["aws_revenue"].to_numpy(float),
+        "aws_operating_margin": (span["aws_operating_income"] / span["aws_revenue"]).to_numpy(float),
+        "aws_depreciation": (span["aws_depreciation"].to_numpy(float) if "aws_depreciation" in span
+                             else np.full(len(span), np.nan)),
+    }
+    at = quarterly[(quarterly["kind"] == "reported") & (quarterly["calendar_quarter"] == as_of)]
+    data = BaseData(
+        base_year=base_year,
+        capex_hyperscaler=float(row["hyperscaler_capex"]),
+        market_years=np.arange(int(market_years[0]) * 4, qs + 1) / 4,
+        market=market_q,
+        amazon_capex=float(row["amazon_capex"]),
+        aws_capex_years=np.arange(int(aws_years[0]) * 4, qs + 1) / 4,
+        aws_capex=aws_q,
+        aws_revenue=revenue,
+        aws_operating_margin=float(row["aws_operating_income"]) / revenue,
+        aws_depreciation=float(dep.iloc[-1]) if len(dep) else None,
+        nvda_revenue=float(row["nvda_revenue"]),
+        nvda_dc_revenue=float(row["nvda_dc_revenue"]),
+        nvda_gross_margin=float(row["nvda_gross_margin"]),
+        nvda_one_off_charges=charges,
+        nvda_opex=float(row["nvda_opex"]),
+        sources={r["series"]: f"{r['tag']}: {r['source']}" for _, r in at.iterrows()},
+        step=0.25, anchor_year=qs // 4, anchor_quarter=qs % 4 + 1, digestion=digestion,
+        depreciation_lag=int(qs - dep.index[-1]) if len(dep) else 0, reported=reported,
+    )
+    if not 0 < data.nvda_underlying_gross_margin < 1:
+        raise DataError(f"{where}: nvda_gross_margin for {as_of} must be in (0, 1)")
     return data

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["ParameterInfo", "OutputInfo", "PARAMETERS", "OUTPUTS", "SHOCKS", "UNIFORM_SHOCKS", "LATER_OUTPUTS", "CALIBRATED", "field_name",
+__all__ = ["ParameterInfo", "OutputInfo", "PARAMETERS", "OUTPUTS", "SHOCKS", "UNIFORM_SHOCKS", "LATER_OUTPUTS", "AGGREGATION", "CALIBRATED", "field_name",
            "Params", "Shocks", "Outputs", "Calibrated"]
 
 
@@ -183,6 +183,23 @@ OUTPUTS: dict[str, OutputInfo] = {
         _O("amazon_capex", "USD bn", "Amazon capex"),
     ]
 }
+
+#: How a year is made of its quarters on the quarterly clock: "sum" (flows), "mean"
+#: (utilization, indices, unit shares, stocks), the name of a flow (a ratio of sums: the
+#: quarters' values weighted by that flow), or "derived" (computed from other years' values).
+AGGREGATION: dict[str, str] = {
+    "capex_hyperscaler": "sum", "accelerator_market": "sum", "asic_share_inference": "mean",
+    "asic_share_training": "mean", "asic_unit_share": "mean", "asic_spend_share": "accelerator_market",
+    "inference_share": "mean", "compute_supply": "mean", "compute_demand": "mean", "utilization": "mean",
+    "digestion": "mean", "nvda_price_index": "mean", "nvda_gross_margin": "nvda_revenue",
+    "nvda_gross_margin_underlying": "nvda_revenue", "nvda_one_off_charges": "sum",
+    "nvda_operating_margin": "nvda_revenue", "nvda_revenue": "sum", "nvda_dc_revenue": "sum", "nvda_gpu_share": "mean",
+    "aws_inhouse_share": "mean", "aws_capex_ai": "sum", "aws_capex_saved": "sum", "aws_depreciation": "sum",
+    "aws_ai_revenue": "sum", "aws_revenue": "sum", "aws_operating_margin": "aws_revenue",
+    "aws_operating_margin_all_gpu": "aws_revenue", "aws_margin_uplift": "derived", "aws_margin_uplift_bp": "derived",
+    "aws_external_revenue": "sum", "amazon_capex": "sum",
+}
+assert set(AGGREGATION) == set(OUTPUTS), "every output says how its quarters make a year"
 
 #: Outputs added after runs were first stored: a stored run written before them is read
 #: without them (the analyses that need one say so).

@@ -22,7 +22,7 @@ from ._version import __version__
 from .data import BaseData
 from .errors import Problem, ScenarioError
 from .glossary import CALIBRATED, OUTPUTS, PARAMETERS, SHOCKS
-from .model.engine import Blocks, output_blocks, run_rows
+from .model.engine import Blocks, output_blocks, output_periods, projected_steps, run_rows
 from .streams import PARAMETER_ROWS
 from .sampling import BLOCK, METHODS, parameter_matrix, parameter_uniforms, sample_shocks, warn_sobol_balance
 from .scenario import Scenario
@@ -41,10 +41,10 @@ FISCAL_NOTE = (
 )
 
 
-def bytes_per_draw(scenario: Scenario, dtype: str = "float32") -> int:
+def bytes_per_draw(scenario: Scenario, dtype: str = "float32", quarterly: bool = False) -> int:
     """Memory one draw of a run takes in the Dataset: outputs, parameters and calibrated values. [bytes]"""
     size = np.dtype(dtype).itemsize
-    years = scenario.settings.horizon + 1
+    years = output_periods(scenario.settings.horizon, quarterly)
     return size * (len(OUTPUTS) * years + len(scenario.parameters) + len(CALIBRATED))
 
 
@@ -118,25 +118,29 @@ def run_chunk(scenario: Scenario, base: BaseData, draws: int, seed: int, samplin
         A parameter matrix (len(PARAMETERS), hi - lo) and shocks (len(SHOCKS), horizon,
         hi - lo) to draw into (a thread reuses them chunk after chunk).
     """
-    H = scenario.settings.horizon
+    H, K = scenario.settings.horizon, projected_steps(base, scenario.settings.horizon)
     par = parameter_matrix(scenario.parameters, draws, seed, sampling, scenario.correlations, rows=rows,
                            uniforms=design, threads=False, order=PARAMETER_ROWS,
                            out=None if scratch is None else scratch[0])
-    shocks = sample_shocks(seed, H, rows[0], rows[1], out=None if scratch is None else scratch[1])
+    shocks = sample_shocks(seed, K, rows[0], rows[1], out=None if scratch is None else scratch[1])
     run_rows(par, shocks, base, H, blocks, at)
 
 
 def new_scratch(scenario: Scenario, n: int) -> tuple[np.ndarray, np.ndarray]:
     """Buffers for :func:`run_chunk` of ``n`` draws."""
-    return np.empty((len(PARAMETERS), n)), np.empty((len(SHOCKS), scenario.settings.horizon, n))
+    return np.empty((len(PARAMETERS), n)), np.empty((len(SHOCKS), scenario.steps, n))
 
 
 def run_local(scenario: Scenario, draws: int, seed: int, sampling: str, *, chunk_size: int = DEFAULT_CHUNK,
-              threads: int | None = None, dtype: str = "float32", progress: Callable[[int, int], None] | None = None):
+              threads: int | None = None, dtype: str = "float32", progress: Callable[[int, int], None] | None = None,
+              quarterly: bool = False):
     """One scenario in memory, its chunks on threads: :func:`risk.simulate` for a validated scenario.
 
     Options as :func:`risk.simulate`; they are checked first.
     """
+    if quarterly and scenario.settings.clock != "quarter":
+        raise ScenarioError(scenario.source, [Problem(
+            "clock", "quarterly outputs need the quarterly clock: set clock: quarter in the scenario", "year", True)])
     check_run_options(scenario.source, draws, seed, sampling, chunk_size, dtype)
     draws, seed = int(draws), int(seed)
     check_fits(scenario, draws, sampling, dtype)
@@ -149,7 +153,7 @@ def run_local(scenario: Scenario, draws: int, seed: int, sampling: str, *, chunk
         design = parameter_uniforms(sampling, seed, draws, uncertain, rows=(0, draws))
     if sampling == "sobol":
         warn_sobol_balance(draws, stacklevel=4)
-    blocks = output_blocks(draws, scenario.settings.horizon, dtype)
+    blocks = output_blocks(draws, scenario.settings.horizon, dtype, quarterly=quarterly)
     bounds = [(i, min(i + chunk_size, draws)) for i in range(0, draws, chunk_size)]
     local = threading.local()  # a parameter matrix and shocks a thread, reused chunk after chunk
 
@@ -178,17 +182,27 @@ def run_local(scenario: Scenario, draws: int, seed: int, sampling: str, *, chunk
             pool.shutdown()
     del design
     outputs, calibrated, params = blocks.views()
-    return dataset(scenario, base, params, outputs, calibrated, seed=seed, sampling=sampling)
+    return dataset(scenario, base, params, outputs, calibrated, seed=seed, sampling=sampling, quarterly=quarterly)
 
 
-def dataset(scenario: Scenario, base: BaseData, params, outputs, calibrated, *, seed: int, sampling: str):
+def reported_quarters(base: BaseData, years) -> np.ndarray:
+    """Quarters of each year that are reported, not simulated: 0 to 4. On an annual clock the
+    base year counts 4 and later years 0."""
+    if base.anchor_quarter is None:
+        return np.where(np.asarray(years) <= base.base_year, 4, 0)
+    return np.clip(base.anchor_year * 4 + base.anchor_quarter - np.asarray(years) * 4, 0, 4)
+
+
+def dataset(scenario: Scenario, base: BaseData, params, outputs, calibrated, *, seed: int, sampling: str,
+            quarterly: bool = False):
     """Label a run's values: the Dataset :func:`risk.simulate` returns (``ds.risk`` works on it).
 
     Parameters
     ----------
     params, calibrated : mapping of str to array, shape (draws,)
-    outputs : mapping of str to array, shape (draws, horizon + 1)
-        numpy or dask arrays (:meth:`risk.model.engine.Blocks.views`).
+    outputs : mapping of str to array, shape (draws, horizon + 1), or (draws, 4·(horizon + 1))
+        numpy or dask arrays (:meth:`risk.model.engine.Blocks.views`); a column a quarter
+        when ``quarterly``.
     """
     import xarray as xr
 
@@ -197,9 +211,10 @@ def dataset(scenario: Scenario, base: BaseData, params, outputs, calibrated, *, 
     st = scenario.settings
     draws = len(next(iter(params.values())))
     years = np.arange(st.base_year, st.base_year + st.horizon + 1)
+    period = "quarter" if quarterly else "year"
     data_vars = {}
     for name, info in OUTPUTS.items():
-        data_vars[name] = (("draw", "year"), outputs[name], {"units": info.units, "long_name": info.long_name})
+        data_vars[name] = (("draw", period), outputs[name], {"units": info.units, "long_name": info.long_name})
     for name, info in CALIBRATED.items():
         data_vars[name] = (("draw",), calibrated[name], {"units": info.units, "long_name": info.long_name, "kind": "calibrated"})
     for path, dist in scenario.parameters.items():
@@ -228,11 +243,21 @@ def dataset(scenario: Scenario, base: BaseData, params, outputs, calibrated, *, 
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "fiscal_year_note": FISCAL_NOTE,
         "base_data_sources": json.dumps(base.sources, sort_keys=True),
-        "model": "reference model v1 with the structural terms of v2 (docs/model.md)",
+        "model": ("v2 on the quarterly clock" if base.anchor_quarter is not None else "v1 on the annual clock,")
+                 + " with the structural terms of v2 (docs/model.md)",
+        "clock": st.clock,
+        "as_of": base.as_of,
     }
     coords = {
         "draw": ("draw", np.arange(draws), {"long_name": "Monte Carlo draw"}),
         "year": ("year", years, {"long_name": "calendar year", "units": "year"}),
+        "reported_quarters": ("year", reported_quarters(base, years), {
+            "long_name": "quarters of the year that are reported figures, not draws", "units": "1"}),
         "scenario": ("draw", np.full(draws, scenario.name), {"long_name": "scenario of each draw"}),
     }
+    if quarterly:
+        q0 = base.anchor_year * 4 + base.anchor_quarter - 1
+        index = np.arange(st.base_year * 4, (st.base_year + st.horizon + 1) * 4)
+        coords["quarter"] = ("quarter", [f"{i // 4}Q{i % 4 + 1}" for i in index], {"long_name": "calendar quarter"})
+        coords["reported"] = ("quarter", index <= q0, {"long_name": "a reported quarter (data), not a draw"})
     return xr.Dataset(data_vars, coords=coords, attrs=attrs)

@@ -54,8 +54,7 @@ def chunk_for_memory(scenario: Scenario, budget: int, workers: int = 1, dtype: s
     Chunks are whole blocks of random numbers (:data:`risk.sampling.BLOCK`) when at least
     one fits, else multiples of 1,024 draws.
     """
-    years = scenario.settings.horizon
-    per_draw = 3 * bytes_per_draw(scenario, dtype) + 8 * (2 * len(scenario.parameters) + 2 * 5 * years)
+    per_draw = 3 * bytes_per_draw(scenario, dtype) + 8 * (2 * len(scenario.parameters) + 2 * 6 * scenario.steps)
     usable = max(budget - PROCESS_BASE, budget // 4)
     draws = int(usable / (2 * workers * per_draw))
     if draws >= BLOCK:  # whole blocks of random numbers: each drawn once, in place

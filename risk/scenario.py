@@ -35,7 +35,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from .correlation import Correlations, check_correlation
-from .data import BaseData, base_data
+from .data import BaseData, anchor_data, base_data
 from .distributions import DISTRIBUTIONS, Distribution, DistributionSpec
 from .errors import DataError, Problem, ScenarioError
 from .glossary import PARAMETERS
@@ -60,6 +60,11 @@ class Settings(BaseModel):
     sampling: Literal["mc", "lhs", "sobol"] = "lhs"
     data: str = Field("data", min_length=1, description="folder of data files, relative to the scenario file")
     extends: str | None = Field(None, description="scenario file this one builds on, relative to it")
+    clock: Literal["year", "quarter"] = Field(
+        "year", description="the model's step: a year from the base year (v1), or a calendar quarter from the as-of quarter (v2)")
+    as_of: str | None = Field(
+        None, pattern=r"^\d{4}Q[1-4]$",
+        description="quarterly clock: the as-of quarter q* (such as 2026Q2); default the latest fully reported in the data")
 
 
 SETTINGS = tuple(Settings.model_fields)
@@ -132,7 +137,7 @@ class Scenario:
 
     def canonical(self) -> dict:
         """The scenario as plain data, with every distribution's resolved parameters."""
-        out = self.settings.model_dump(exclude={"data", "extends"})
+        out = self.settings.model_dump(exclude={"data", "extends"} | ({"clock", "as_of"} if self.settings.clock == "year" else set()))
         out["parameters"] = {p: d.model_dump(exclude_none=True) | {"resolved": d.describe()} for p, d in self.parameters.items()}
         if self.correlations is not None:
             out["correlations"] = self.correlations.model_dump()
@@ -149,8 +154,16 @@ class Scenario:
         return hashlib.sha256(blob).hexdigest()
 
     def base_data(self) -> BaseData:
-        """The base-year figures and history of the scenario's data folder (read once per file version)."""
-        return base_data(self.data_dir, self.settings.base_year)
+        """The anchor's figures and history from the scenario's data folder: the base year on an
+        annual clock (read once per file version), the as-of quarter on a quarterly one."""
+        return _data_for(self.data_dir, self.settings)
+
+    @property
+    def steps(self) -> int:
+        """Steps the model projects (years, or quarters after q*): the shocks a draw needs."""
+        from .model.engine import projected_steps
+
+        return projected_steps(self.base_data(), self.settings.horizon)
 
     def describe(self) -> list[tuple[str, str, str, str]]:
         """Rows of (path, distribution, source, note), one per parameter."""
@@ -424,6 +437,12 @@ def _merge_section(parent: dict, child: dict, tree: dict) -> dict:
     return out
 
 
+def _data_for(data_dir, settings: Settings) -> BaseData:
+    if settings.clock == "quarter":
+        return anchor_data(data_dir, settings.base_year, settings.as_of)
+    return base_data(data_dir, settings.base_year)
+
+
 def scenario_from_dict(doc: dict, source: str = "<dict>", base_dir: str | Path = ".", data_dir: str | Path | None = None) -> Scenario:
     """Validate a scenario given as a mapping (the parsed YAML, parents merged)."""
     try:
@@ -437,7 +456,7 @@ def scenario_from_dict(doc: dict, source: str = "<dict>", base_dir: str | Path =
         problems += _correlation_problems(model.correlations, params)
     data_dir = Path(data_dir) if data_dir is not None else Path(base_dir) / settings.data
     try:  # what the model needs of the data: a run would refuse the same
-        data = base_data(data_dir, settings.base_year)
+        data = _data_for(data_dir, settings)
     except DataError:
         if problems:
             raise ScenarioError(source, problems) from None

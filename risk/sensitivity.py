@@ -148,7 +148,7 @@ def tornado(scenario: Scenario, output: str, draws: int = 10_000, seed: int | No
     sampling = sampling or scenario.settings.sampling
     H = scenario.settings.horizon
     params = sample_parameters(scenario.parameters, draws, seed, sampling, scenario.correlations)
-    shocks = sample_shocks(seed, H, 0, draws)
+    shocks = sample_shocks(seed, scenario.steps, 0, draws)
     names = uncertain_parameters(scenario)
     lo_, hi_ = np.empty((len(names), H + 1)), np.empty((len(names), H + 1))
     data = scenario.base_data()
@@ -304,7 +304,7 @@ def model_sobol(scenario: Scenario, outputs: Sequence[str], n: int = 4096, seed:
     for j, p in enumerate(names):
         params[p] = scenario.parameters[p].ppf(u[:, j])
     params = {p: params[p] for p in scenario.parameters}
-    sa, sb = sample_shocks(seed, H, 0, n), sample_shocks(seed + 1, H, 0, n)
+    sa, sb = sample_shocks(seed, scenario.steps, 0, n), sample_shocks(seed + 1, scenario.steps, 0, n)
     row, use_b = np.arange(m) % n, u[:, -1] > 0.5
     shocks = np.where(use_b, sb[:, :, row], sa[:, :, row])
     res = evaluate(scenario, params, shocks, outputs)

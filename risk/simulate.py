@@ -27,6 +27,7 @@ def simulate(
     dtype: str = "float32",
     progress: Callable[[int, int], None] | None = None,
     lazy: bool = False,
+    quarterly: bool = False,
 ) -> xr.Dataset:
     """Simulate a scenario into a Dataset of NVIDIA and AWS margins and their drivers.
 
@@ -50,6 +51,10 @@ def simulate(
         Return a dask-backed Dataset chunked along ``draw`` (``chunk_size`` draws a chunk)
         that computes on demand, on whatever dask scheduler is active, and can be streamed
         to disk with :func:`risk.save_run`; identical numbers (:mod:`risk.scale`).
+    quarterly : bool
+        On the quarterly clock (``clock: quarter``), outputs on a ``quarter`` dimension (the
+        reported quarters from the base year's first to q*, then the simulated ones) instead
+        of years.
 
     Returns
     -------
@@ -66,7 +71,7 @@ def simulate(
         if lazy:
             raise ScenarioError(scenario.source, [Problem("lazy", "dask-backed runs take one scenario, not a scenario set")])
         return simulate_set(scenario, draws=draws, seed=seed, sampling=sampling, chunk_size=chunk_size,
-                            threads=threads, dtype=dtype, progress=progress)
+                            threads=threads, dtype=dtype, progress=progress, quarterly=quarterly)
     draws, seed, sampling = run_settings(scenario, draws, seed, sampling)
     if lazy:
         from .scale import simulate_dask
@@ -74,4 +79,4 @@ def simulate(
         check_run_options(scenario.source, draws, seed, sampling, chunk_size, dtype)
         return simulate_dask(scenario, int(draws), int(seed), sampling, chunk_size=chunk_size, dtype=dtype)
     return run_local(scenario, draws, seed, sampling, chunk_size=chunk_size, threads=threads, dtype=dtype,
-                     progress=progress)
+                     progress=progress, quarterly=quarterly)

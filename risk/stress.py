@@ -116,7 +116,7 @@ def stress_test(scenario: Scenario, pins: Sequence[Pin], draws: int = 20_000, se
     seed = scenario.settings.seed if seed is None else seed
     H = scenario.settings.horizon
     params = sample_parameters(scenario.parameters, draws, seed, scenario.settings.sampling, scenario.correlations)
-    shocks = sample_shocks(seed, H, 0, draws)
+    shocks = sample_shocks(seed, scenario.steps, 0, draws)
     stressed = dict(params)
     for pin in pins:
         stressed[pin.path] = _pinned(scenario, params, pin)

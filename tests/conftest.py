@@ -8,27 +8,43 @@ from pathlib import Path
 import pytest
 
 import risk
-from risk.data import base_data
+from risk.data import anchor_data, base_data
 from risk.scenario import read_yaml, scenario_from_dict
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "scenarios"
 BASE_FILE = SCENARIOS / "base.yaml"
+ANNUAL_FILE = ROOT / "tests" / "data" / "base_annual.yaml"
 
 
 @pytest.fixture(scope="session")
 def base_scenario():
-    return risk.load_scenario(BASE_FILE)
+    """The base scenario on the annual clock (v1's structure: a step a year from the base year),
+    with the parameters it was calibrated with (tests/data/base_annual.yaml)."""
+    return risk.load_scenario(ANNUAL_FILE)
 
 
 @pytest.fixture(scope="session")
 def base_doc():
-    return read_yaml(BASE_FILE)[0]
+    """:func:`base_scenario` as a document, its data folder relative to scenarios/ (:func:`variant`)."""
+    return {**read_yaml(ANNUAL_FILE)[0], "data": "data"}
 
 
 @pytest.fixture(scope="session")
 def base():
     return base_data(SCENARIOS / "data", 2025)
+
+
+@pytest.fixture(scope="session")
+def quarterly_scenario():
+    """base.yaml as it is: the quarterly clock, anchored at the latest reported quarter."""
+    return risk.load_scenario(BASE_FILE)
+
+
+@pytest.fixture(scope="session")
+def anchor():
+    """The state at the latest reported quarter (q*), base year 2025."""
+    return anchor_data(SCENARIOS / "data", 2025)
 
 
 def set_path(doc: dict, path: str, value) -> dict:

@@ -5,7 +5,7 @@
 * ``uniforms_<method>``: the uniforms of every uncertain parameter (mc, lhs, sobol; 96 draws),
   the raw numbers of the random streams;
 * ``parameters_<method>``: the same draws' parameter values (after the inverse CDFs);
-* ``shocks``: the per-year shocks of the first 96 draws;
+* ``shocks``: the per-step shocks of the first 96 draws (quarterly clock: a step a quarter);
 * ``outputs``: every output of 32 Monte Carlo draws, every year.
 
 tests/test_golden.py fails when any of them changes. When a change is meant (a new stream
@@ -40,7 +40,7 @@ def golden_arrays() -> dict[str, np.ndarray]:
         arrays[f"uniforms_{method}"] = parameter_uniforms(method, SEED, DRAWS, uncertain, threads=False)
         params = sample_parameters(sc.parameters, DRAWS, SEED, method, threads=False)
         arrays[f"parameters_{method}"] = np.stack([params[p] for p in uncertain], axis=1)
-    arrays["shocks"] = sample_shocks(SEED, sc.settings.horizon, 0, DRAWS)
+    arrays["shocks"] = sample_shocks(SEED, sc.steps, 0, DRAWS)
     ds = risk.simulate(sc, draws=OUTPUT_DRAWS, seed=SEED, sampling="mc", dtype="float64")
     arrays["outputs"] = np.stack([ds[name].values for name in OUTPUTS])
     arrays["output_names"] = np.array(list(OUTPUTS))

@@ -43,8 +43,10 @@ def test_provenance_attrs(run, base_scenario):
     assert "pricing.elasticity" in json.loads(a["scenarios_json"])["base"]["parameters"]
 
 
-def test_scenario_hash_ignores_comments_but_not_values(tmp_path, base_scenario):
+def test_scenario_hash_ignores_comments_but_not_values(tmp_path, quarterly_scenario):
     from conftest import BASE_FILE, SCENARIOS
+
+    base_scenario = quarterly_scenario  # base.yaml as it is
 
     text = BASE_FILE.read_text()
     (tmp_path / "data").symlink_to(SCENARIOS / "data")

@@ -73,11 +73,13 @@ def test_structural_terms_by_hand(base_doc, path):
     assert got("capex_hyperscaler", 2027) == v1("capex_hyperscaler", 2027)
     assert got("amazon_capex", 2026) == pytest.approx(alpha * 0.85 * 600, rel=1e-12)
     assert got("amazon_capex", 2027) == pytest.approx(alpha * 0.85 * 1.02 * v1("capex_hyperscaler", 2027), rel=1e-12)
-    # scarcity: 2025 utilization 0.95 against u* = 0.85 lifts the 2026 premium by 0.1 of prem_0
+    # scarcity: the premium is calibrated so that 2025's own utilization (0.95 against u* = 0.85)
+    # reproduces 2025's margin, prem_core = prem_0 / (1 + 0.1); 2026 follows 2025's utilization
     s0, s1 = 0.5 * 0.25 + 0.5 * 0.12, v1("asic_unit_share", 2026)
     gm0 = 0.711 + 4.5 / 215.94
     prem0 = gm0 / (1 - gm0)
-    prem1 = prem0 * (1 - 2.0 * (1 - 0.5 * 0.9) * (s1 - s0) + 1.0 * (0.95 - 0.85))
+    prem_core = prem0 / (1 + 1.0 * (0.95 - 0.85))
+    prem1 = prem_core * (1 - 2.0 * (1 - 0.5 * 0.9) * (s1 - s0) + 1.0 * (0.95 - 0.85))
     GMu1 = 1 - 1.02**0.5 / (1 + prem1)
     assert got("nvda_gross_margin_underlying", 2026) == pytest.approx(GMu1, rel=1e-12)
     assert GMu1 > v1("nvda_gross_margin", 2026)

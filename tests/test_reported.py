@@ -86,27 +86,29 @@ def test_a_run_beside_the_implied_figures():
 
 
 @pytest.fixture(scope="module")
-def outlook_2026(base_scenario, quarterly):
-    return beside_model(risk.simulate(base_scenario, draws=200_000, seed=2026), quarterly, 2026)
+def outlook_2026(quarterly):
+    """The default outlook (200,000 draws) on the quarterly clock, anchored at the latest quarter."""
+    return beside_model(risk.simulate(SCENARIOS / "outlook.yaml", draws=200_000, seed=2026), quarterly, 2026)
 
 
-_ANCHOR = "anchoring at the latest reported quarter, not a wider range, is the remedy"
+_DEPRECIATION = (
+    "the model's AWS depreciation rises 1.1-1.7 bn a quarter after q* (AWS capex of 30-46 a quarter on 5-6 year "
+    "lives) against 0.45-0.9 reported through 2025; with 2026Q1 reproduced, 2026 comes to 36.4-37.6 against 29.1-35.6 "
+    "implied; a lag from capex to assets placed in service, tried (1-4 quarters), moved it by under 0.5 because the "
+    "history scale re-absorbs it")
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("output", [
-    "aws_revenue", "aws_depreciation", "capex_hyperscaler", "nvda_gross_margin",
-    pytest.param("nvda_revenue", marks=pytest.mark.xfail(strict=True, reason=(
-        "Q1 81.6 + Q2 96.2 + Q3 guidance 108 put 2026 at 394-415; the annual model's P90 is 376: " + _ANCHOR))),
+    "nvda_revenue", "aws_revenue", "capex_hyperscaler", "amazon_capex", "nvda_gross_margin",
+    pytest.param("aws_depreciation", marks=pytest.mark.xfail(strict=True, reason=_DEPRECIATION)),
     pytest.param("aws_operating_margin", marks=pytest.mark.xfail(strict=True, reason=(
-        "Q1-Q2 at 38.6% (Q2 39.4% with a 0.55 energy-contract gain) put 2026 at 39-40%; the annual model's P90 is 36.3%: "
-        + _ANCHOR))),
-    pytest.param("amazon_capex", marks=pytest.mark.xfail(strict=True, reason=(
-        "Amazon raised its 2026 capex guidance to 220 in July 2026; the annual model's P90 is 216: " + _ANCHOR))),
+        "Q1-Q2 at 38.6% put 2026 at 39.0-40.2%; the model's P90 is 38.3%: its depreciation rises too fast after q* "
+        "(see aws_depreciation)"))),
 ])
 def test_the_2026_figures_implied_so_far_meet_the_models_p10_p90(outlook_2026, output):
-    """The range between the flat and the growing 2026 figure meets the base scenario's 2026
-    P10-P90 (200,000 draws)."""
+    """The range between the flat and the growing 2026 figure (docs/model.md, "The year so far")
+    meets the default outlook's 2026 P10-P90 (200,000 draws)."""
     row = outlook_2026.loc[output]
     assert row["overlaps"], row.to_dict()
 
@@ -131,15 +133,11 @@ def test_naive_forecasts_by_hand(quarterly):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason=(
-    "the annual model draws 2026 whole: about 0.01-0.1% of the library's draws put a 2026 flow below what its first two "
-    "quarters already reported (capex_digestion: NVIDIA data center revenue 0.09%, Amazon capex 0.11% of 20,000 draws); "
-    "anchoring makes the reported quarters part of every draw"))
 def test_no_draw_contradicts_the_quarters_already_reported(quarterly):
     """A year's flow is at least the sum of its quarters already reported, in every draw of every
-    library scenario."""
+    library scenario: the reported quarters are part of every draw."""
     t = implied_year(quarterly, 2026)
     flows = [o for o in t.index if o not in ("nvda_gross_margin", "aws_operating_margin") and t.loc[o, "reported quarters"]]
     ds = risk.simulate(SCENARIOS / "outlook.yaml", draws=20_000, seed=1)
-    below = {o: float((ds[o].sel(year=2026) < t.loc[o, "so far"]).mean()) for o in flows}
+    below = {o: float((ds[o].sel(year=2026) < t.loc[o, "so far"] * (1 - 1e-6)).mean()) for o in flows}
     assert all(v == 0 for v in below.values()), below

@@ -158,6 +158,8 @@ def test_numbers_do_not_depend_on_the_glossary_order(tmp_path):
 def test_validate_refuses_what_run_refuses_with_the_same_message(tmp_path, base_doc, edit, fragment):
     from typer.testing import CliRunner
 
+    from conftest import ANNUAL_FILE
+
     from risk.cli import app
     from test_errors import edit as edited, write
 
@@ -171,4 +173,4 @@ def test_validate_refuses_what_run_refuses_with_the_same_message(tmp_path, base_
     with pytest.raises(risk.ScenarioError, match=re.escape(fragment)):
         risk.load_scenario(bad)
     with pytest.raises(risk.ScenarioError, match=re.escape(fragment)):  # and an override, checked the same way
-        risk.load_scenario(SCENARIOS / "base.yaml").with_overrides({path: {**value}})
+        risk.load_scenario(ANNUAL_FILE).with_overrides({path: {**value}})

@@ -22,13 +22,14 @@ import numpy as np
 from ..data import BaseData
 from ..glossary import Calibrated, Outputs
 from . import adoption, aws, capex, compute, nvidia, pricing
+from .clock import Step, step_probability, step_rate
 
 __all__ = ["Constants", "State", "Vintages", "vintages", "base_year", "year", "check_feasible"]
 
 #: Values fixed in the base year: calibrated per draw (n0, y0, ω_c), computed once per draw,
 #: or the same for every draw (k0, premium0: floats).
 Constants = namedtuple("Constants", [
-    "k0", "premium0", "share0", "n0", "y0", "R_core0", "w_core", "anchor_inf", "anchor_tr",
+    "k0", "premium0", "premium_core", "share0", "n0", "y0", "R_core0", "w_core", "anchor_inf", "anchor_tr",
     "step_g", "step_D",
 ], module=__name__)
 
@@ -37,7 +38,7 @@ Constants = namedtuple("Constants", [
 #: of hyperscaler capex.
 State = namedtuple("State", [
     "C", "R", "u", "kappa", "log_kappa", "D_inf", "D_tr", "fade_g", "fade_D",
-    "f_vk", "f_moat", "f_h", "f_O", "f_o", "f_d", "f_core", "f_eff", "alpha",
+    "f_vk", "f_moat", "f_h", "f_O", "f_o", "f_d", "f_core", "f_eff", "alpha", "u_sum", "u_n",
 ], module=__name__)
 
 #: Vintages by calendar-year column (market units N from the first market-history year; AWS
@@ -48,12 +49,13 @@ Vintages = namedtuple("Vintages", ["N", "I", "J", "I_cf", "U", "W_c", "W_s", "W_
 
 
 def vintages(p, b: BaseData, horizon: int) -> Vintages:
-    """Zeroed vintages for the draws of ``p``: a column per calendar year from the first history
-    year to the horizon, a row of weights per age up to the longest life of the draws (one
-    column of weights when every draw has the same life: they broadcast)."""
+    """Zeroed vintages for the draws of ``p``: a column per step (year or quarter) from the
+    first history period to the last projected step (``horizon`` steps after the anchor), a
+    row of weights per age in steps up to the longest life of the draws (one column of
+    weights when every draw has the same life: they broadcast)."""
     n = len(p.capex_growth_first)
     cols, acols = len(b.market) + horizon, len(b.aws_capex) + horizon
-    weights = [np.zeros((int(np.max(life)) + 1, len(life))) for life in (
+    weights = [np.zeros((int(round(np.max(life) / b.step)) + 1, len(life))) for life in (
         _common(p.compute_accelerator_life), _common(p.aws_server_life), _common(p.aws_other_life))]
     return Vintages(np.zeros((cols, n)), *(np.zeros((acols, n)) for _ in "IJCU"), *weights)
 
@@ -64,7 +66,12 @@ def _common(life):
 
 
 def base_year(p, b: BaseData, horizon: int):
-    """The base year (t = 0): history vintages, calibration, and the state the projection starts from.
+    """The anchor (t = 0: the base year, or the as-of quarter q*): history vintages,
+    calibration, and the state the projection starts from.
+
+    On a quarterly clock (``b.step`` = 0.25) the anchor's flows are a quarter's and its
+    vintages quarterly; the base-year formulas hold with lives in steps (L/dt), hardware
+    progress per step ((1 + h)^dt) and AWS AI revenue at its annual rate times dt.
 
     Parameters
     ----------
@@ -73,21 +80,21 @@ def base_year(p, b: BaseData, horizon: int):
     b : BaseData
         Base-year figures and history.
     horizon : int
-        Projected years H.
+        Projected steps.
 
     Returns
     -------
     Constants, State, Vintages, Outputs, Calibrated
         The vintages hold the history columns and every weight; :func:`year` adds a column a year.
     """
-    Y0, C0 = b.base_year, b.capex_hyperscaler
+    dt, C0 = b.step, b.capex_hyperscaler
     col0, acol0 = b.market.shape[0] - 1, b.aws_capex.shape[0] - 1
     rho, h, u0 = p.compute_asic_cost_advantage, p.compute_hardware_progress, p.compute_base_utilization
     phi0, theta, sig0 = p.demand_inference_share_start, p.aws_ai_capex_share, p.aws_inhouse_start
-    L_s, L_o, R_ai0 = p.aws_server_life, p.aws_other_life, p.aws_ai_revenue_start
+    L_s, L_o, R_ai0 = p.aws_server_life / dt, p.aws_other_life / dt, p.aws_ai_revenue_start * dt  # lives in steps
     v = vintages(p, b, horizon)
-    for age in range(v.W_c.shape[0]):  # weights by age, from age 0
-        v.W_c[age] = compute.life_weight(age, _common(p.compute_accelerator_life))
+    for age in range(v.W_c.shape[0]):  # weights by age in steps, from age 0
+        v.W_c[age] = compute.life_weight(age * dt, _common(p.compute_accelerator_life))
     for age in range(v.W_s.shape[0]):
         v.W_s[age] = aws.half_year_weight(age, _common(L_s))
     for age in range(v.W_o.shape[0]):
@@ -98,8 +105,8 @@ def base_year(p, b: BaseData, horizon: int):
     share0 = adoption.aggregate_share(phi0, p.asic_adoption_inference_start, p.asic_adoption_training_start)
     premium0 = pricing.premium_base(b.nvda_underlying_gross_margin)
     c0 = compute.blended_cost(share0, 1.0, rho)
-    step_h = 1.0 / (1.0 + h)
-    back = 1.0  # (1 + h)^(y - Y0), from the base year back
+    step_h = 1.0 / (1.0 + step_rate(h, dt))
+    back = 1.0  # (1 + h)^(y - Y0), from the anchor back
     for k in range(col0 + 1):
         v.N[col0 - k] = b.market[col0 - k] * back / c0
         back = back * step_h
@@ -113,7 +120,8 @@ def base_year(p, b: BaseData, horizon: int):
     for col in range(acol0 + 1):
         v.I[col] = theta * b.aws_capex[col]
         v.J[col] = (1.0 - theta) * b.aws_capex[col]
-    history = aws.depreciation(compute.vintage_sum(v.I, acol0, v.W_s), compute.vintage_sum(v.J, acol0, v.W_o), L_s, L_o)
+    at = acol0 - b.depreciation_lag  # the last period with reported depreciation
+    history = aws.depreciation(compute.vintage_sum(v.I, at, v.W_s), compute.vintage_sum(v.J, at, v.W_o), L_s, L_o)
     scale = aws.history_scale(b.aws_depreciation, history)
     cA0 = compute.blended_cost(sig0, 1.0, rho)
     back = 1.0
@@ -130,19 +138,23 @@ def base_year(p, b: BaseData, horizon: int):
     w_core = aws.core_cash_cost(b.aws_revenue, b.aws_operating_margin, D_A, p.aws_ai_cash_cost, R_ai0, R_core0)
 
     constants = Constants(
-        k0=k0, premium0=premium0, share0=share0, n0=n0, y0=R_ai0 / (u0 * SA),
+        k0=k0, premium0=premium0, premium_core=pricing.premium_core(premium0, p.pricing_scarcity, u,
+                                                                     p.digestion_utilization_threshold),
+        share0=share0, n0=n0, y0=R_ai0 / (u0 * SA),
         R_core0=R_core0, w_core=w_core,
-        anchor_inf=adoption.s_curve_anchor(Y0, p.asic_adoption_inference_midpoint, p.asic_adoption_inference_steepness),
-        anchor_tr=adoption.s_curve_anchor(Y0, p.asic_adoption_training_midpoint, p.asic_adoption_training_steepness),
-        step_g=capex.fade(2, p.capex_fade_years), step_D=capex.fade(2, p.demand_fade_years),
+        anchor_inf=adoption.s_curve_anchor(b.anchor_time, p.asic_adoption_inference_midpoint,
+                                           p.asic_adoption_inference_steepness),
+        anchor_tr=adoption.s_curve_anchor(b.anchor_time, p.asic_adoption_training_midpoint,
+                                          p.asic_adoption_training_steepness),
+        step_g=capex.fade(1 + dt, p.capex_fade_years), step_D=capex.fade(1 + dt, p.demand_fade_years),
     )
-    state = State(C=C0, R=0.0, u=u, kappa=1.0, log_kappa=0.0, D_inf=D_inf, D_tr=D_tr, fade_g=1.0, fade_D=1.0,
+    state = State(C=C0, R=b.digestion, u=u, kappa=1.0, log_kappa=0.0, D_inf=D_inf, D_tr=D_tr, fade_g=1.0, fade_D=1.0,
                   f_vk=1.0, f_moat=1.0, f_h=1.0, f_O=1.0, f_o=1.0, f_d=1.0, f_core=1.0, f_eff=1.0,
-                  alpha=b.amazon_capex / C0)
+                  alpha=b.amazon_capex / C0, u_sum=u, u_n=1.0)
     outputs = Outputs(
         capex_hyperscaler=C0, accelerator_market=M, asic_share_inference=p.asic_adoption_inference_start,
         asic_share_training=p.asic_adoption_training_start, asic_unit_share=share0, asic_spend_share=1.0 - G / M,
-        inference_share=phi0, compute_supply=S, compute_demand=D_inf + D_tr, utilization=u, digestion=0.0,
+        inference_share=phi0, compute_supply=S, compute_demand=D_inf + D_tr, utilization=u, digestion=b.digestion,
         nvda_price_index=1.0,
         nvda_gross_margin=nvidia.reported_gross_margin(b.nvda_underlying_gross_margin, b.nvda_one_off_charges, b.nvda_revenue),
         nvda_gross_margin_underlying=b.nvda_underlying_gross_margin, nvda_one_off_charges=b.nvda_one_off_charges,
@@ -157,8 +169,12 @@ def base_year(p, b: BaseData, horizon: int):
     return constants, state, v, outputs, calibrated
 
 
-def year(p, b: BaseData, c, s, v: Vintages, e, t: int, horizon: int):
-    """Projected year t (1 <= t <= horizon): the six stages in order, and the state for year t + 1.
+def year(p, b: BaseData, c, s, v: Vintages, e, st: Step, horizon: int):
+    """Projected step ``st`` (a year, or a quarter): the six stages in order, and the state for the next.
+
+    Every annual rate of ``p`` is converted to the step exactly (:mod:`risk.model.clock`);
+    flows are the step's. The digestion regime is drawn at the first step of a calendar
+    year, from the mean utilization of the steps since the last draw, and holds for the year.
 
     Order: capex (from last year's utilization) -> demand and the inference share ->
     adoption -> pricing -> supply and utilization -> NVIDIA -> AWS.
@@ -176,46 +192,53 @@ def year(p, b: BaseData, c, s, v: Vintages, e, t: int, horizon: int):
     v : Vintages
         Vintages up to year t - 1; year t's column is written.
     e : Shocks
-        Year t's shocks (:class:`risk.glossary.Shocks`).
-    t : int
-        Years since the base year.
+        The step's shocks (:class:`risk.glossary.Shocks`).
+    st : Step
+        The step (:func:`risk.model.clock.steps`): its index k, years since the anchor, time.
     horizon : int
-        Projected years H.
+        Projected steps.
 
     Returns
     -------
     State, Outputs
     """
-    Y = b.base_year + t
-    col, acol = b.market.shape[0] - 1 + t, b.aws_capex.shape[0] - 1 + t
+    Y, dt, t = st.time, st.dt, st.t
+    col, acol = b.market.shape[0] - 1 + st.k, b.aws_capex.shape[0] - 1 + st.k
     rho = p.compute_asic_cost_advantage
-    f_vk = nvidia.compound(s.f_vk, p.capex_intensity_drift)
-    f_moat = nvidia.compound(s.f_moat, -p.pricing_moat_decay)
-    f_h = nvidia.compound(s.f_h, p.compute_hardware_progress)
-    f_O = nvidia.compound(s.f_O, p.nvidia_opex_growth)
-    f_o = nvidia.compound(s.f_o, p.nvidia_other_growth)
-    f_d = nvidia.compound(s.f_d, -p.aws_rental_decline)
-    f_core = nvidia.compound(s.f_core, p.aws_core_growth)
-    f_eff = nvidia.compound(s.f_eff, -p.aws_cost_efficiency)
-    alpha = nvidia.compound(s.alpha, p.aws_amazon_capex_share_change if t == 1 else p.aws_amazon_capex_share_drift)
-    fade_g = s.fade_g * c.step_g if t > 1 else s.fade_g
-    fade_D = s.fade_D * c.step_D if t > 1 else s.fade_D
 
-    # 1. capex (uses last year's utilization)
-    prob = capex.digestion_probability(s.R, s.u, p.digestion_enter, p.digestion_stay, p.digestion_overbuild_sensitivity,
-                                       p.digestion_utilization_threshold)
-    R = capex.digestion_state(prob, e.digestion)
+    def grown(previous, rate):  # one more step of compound growth at an annual rate
+        return nvidia.compound(previous, step_rate(rate, dt))
+
+    f_vk = grown(s.f_vk, p.capex_intensity_drift)
+    f_moat = grown(s.f_moat, -p.pricing_moat_decay)
+    f_h = grown(s.f_h, p.compute_hardware_progress)
+    f_O = grown(s.f_O, p.nvidia_opex_growth)
+    f_o = grown(s.f_o, p.nvidia_other_growth)
+    f_d = grown(s.f_d, -p.aws_rental_decline)
+    f_core = grown(s.f_core, p.aws_core_growth)
+    f_eff = grown(s.f_eff, -p.aws_cost_efficiency)
+    alpha = grown(s.alpha, p.aws_amazon_capex_share_change if t <= 1 else p.aws_amazon_capex_share_drift)
+    fade_g = s.fade_g * c.step_g if st.k > 1 else s.fade_g  # exp(-(t - dt)/τ): full first-step growth, then fading
+    fade_D = s.fade_D * c.step_D if st.k > 1 else s.fade_D
+
+    # 1. capex (the regime is drawn at a year's first step, from the utilization since the last draw)
+    if st.year_start:
+        prob = capex.digestion_probability(s.R, s.u_sum / s.u_n, p.digestion_enter, p.digestion_stay,
+                                           p.digestion_overbuild_sensitivity, p.digestion_utilization_threshold)
+        R = capex.digestion_state(prob, e.digestion)
+    else:
+        R = s.R
     g = capex.capex_growth(fade_g, p.capex_growth_first, p.capex_growth_long, p.capex_volatility, e.capex,
-                           p.digestion_cut, R)
-    C = capex.next_capex(s.C, g, p.capex_max_cut, p.capex_power_cap)
+                           p.digestion_cut, R, dt)
+    C = capex.next_capex(s.C, g, -step_rate(-p.capex_max_cut, dt), step_rate(p.capex_power_cap, dt))
     M = capex.accelerator_market(C, c.k0, f_vk)
     # 4a. demand and the inference share
     D_inf = compute.grow(s.D_inf, compute.demand_growth(fade_D, p.demand_inference_growth_first,
                                                         p.demand_inference_growth_long, p.demand_volatility,
-                                                        e.demand_inference))
+                                                        e.demand_inference, dt), dt)
     D_tr = compute.grow(s.D_tr, compute.demand_growth(fade_D, p.demand_training_growth_first,
                                                       p.demand_training_growth_long, p.demand_volatility,
-                                                      e.demand_training))
+                                                      e.demand_training, dt), dt)
     phi = D_inf / (D_inf + D_tr)
     # 2. adoption
     s_inf = adoption.s_curve(Y, p.asic_adoption_inference_start, p.asic_adoption_inference_ceiling,
@@ -224,9 +247,9 @@ def year(p, b: BaseData, c, s, v: Vintages, e, t: int, horizon: int):
                             p.asic_adoption_training_midpoint, p.asic_adoption_training_steepness, c.anchor_tr)
     share = adoption.aggregate_share(phi, s_inf, s_tr)
     # 3. pricing
-    premium = pricing.markup_premium(c.premium0, p.pricing_elasticity, pricing.moat(p.pricing_moat_start, f_moat),
+    premium = pricing.markup_premium(c.premium_core, p.pricing_elasticity, pricing.moat(p.pricing_moat_start, f_moat),
                                      share, c.share0, p.pricing_scarcity, s.u, p.digestion_utilization_threshold)
-    step = pricing.unit_cost_factor(p.pricing_cost_drift, p.pricing_cost_volatility, e.unit_cost)
+    step = pricing.unit_cost_factor(p.pricing_cost_drift, p.pricing_cost_volatility, e.unit_cost, dt)
     kappa, log_kappa = s.kappa * step, s.log_kappa + np.log(step)
     passed = pricing.passed_cost(log_kappa, p.pricing_pass_through)
     GM_u = pricing.gross_margin(kappa, passed, premium)
@@ -238,10 +261,10 @@ def year(p, b: BaseData, c, s, v: Vintages, e, t: int, horizon: int):
     S = compute.vintage_sum(v.N, col, v.W_c)
     u = compute.utilization(D_inf + D_tr, S)
     # 5. NVIDIA
-    n = nvidia.gpu_share(t, horizon, c.n0, p.nvidia_gpu_share_horizon)
+    n = nvidia.gpu_share(t, horizon * dt, c.n0, p.nvidia_gpu_share_horizon)
     R_dc = n * G
     R_nv = R_dc + b.nvda_other_revenue * f_o
-    X = nvidia.one_off_charge(p.nvidia_charge_probability, p.nvidia_charge_size, e.charge)  # share of revenue
+    X = nvidia.one_off_charge(step_probability(p.nvidia_charge_probability, dt), p.nvidia_charge_size, e.charge)
     GM = GM_u - X
     OM = nvidia.operating_margin(GM, b.nvda_opex * f_O, R_nv)
     # 6. AWS
@@ -254,12 +277,13 @@ def year(p, b: BaseData, c, s, v: Vintages, e, t: int, horizon: int):
     v.U[acol] = v.I[acol] * f_h / cA
     v.I_cf[acol] = v.I[acol] * (P / cA)  # exactly I when the own-silicon share is 0
     other = compute.vintage_sum(v.J, acol, v.W_o)
-    D_A = aws.depreciation(compute.vintage_sum(v.I, acol, v.W_s), other, p.aws_server_life, p.aws_other_life)
-    D_cf = aws.depreciation(compute.vintage_sum(v.I_cf, acol, v.W_s), other, p.aws_server_life, p.aws_other_life)
+    L_s, L_o = p.aws_server_life / dt, p.aws_other_life / dt  # lives in steps
+    D_A = aws.depreciation(compute.vintage_sum(v.I, acol, v.W_s), other, L_s, L_o)
+    D_cf = aws.depreciation(compute.vintage_sum(v.I_cf, acol, v.W_s), other, L_s, L_o)
     R_ai = aws.ai_revenue(c.y0, f_d, u, compute.vintage_sum(v.U, acol, v.W_s))
     R_core = c.R_core0 * f_core
-    E = aws.external_revenue(p.aws_external_enabled, p.aws_external_mature_revenue, Y, p.aws_external_start_year,
-                             p.aws_external_ramp_years)
+    E = dt * aws.external_revenue(p.aws_external_enabled, p.aws_external_mature_revenue, Y, p.aws_external_start_year,
+                                  p.aws_external_ramp_years)
     R_A = R_core + R_ai + E
     w_core = aws.core_cash_cost_path(c.w_core, f_eff, p.aws_cost_floor)
     cash = aws.cash_costs(w_core, R_core, p.aws_ai_cash_cost, R_ai, p.aws_external_margin, E)
@@ -268,7 +292,8 @@ def year(p, b: BaseData, c, s, v: Vintages, e, t: int, horizon: int):
 
     state = State(C=C, R=R, u=u, kappa=kappa, log_kappa=log_kappa, D_inf=D_inf, D_tr=D_tr, fade_g=fade_g,
                   fade_D=fade_D, f_vk=f_vk, f_moat=f_moat, f_h=f_h, f_O=f_O, f_o=f_o, f_d=f_d, f_core=f_core,
-                  f_eff=f_eff, alpha=alpha)
+                  f_eff=f_eff, alpha=alpha, u_sum=u if st.year_start else s.u_sum + u,
+                  u_n=1.0 if st.year_start else s.u_n + 1.0)
     outputs = Outputs(
         capex_hyperscaler=C, accelerator_market=M, asic_share_inference=s_inf, asic_share_training=s_tr,
         asic_unit_share=share, asic_spend_share=1.0 - G / M, inference_share=phi, compute_supply=S,
@@ -297,19 +322,21 @@ def check_feasible(support: Mapping[str, tuple[float, float]], base: BaseData) -
     list of (path, message)
     """
     problems = []
-    n_market = len(base.market_years)
+    n_market = len(base.market_years) * base.step  # years of history
     life = support["compute.accelerator_life"][1]
     if life > n_market:
         problems.append((
             "compute.accelerator_life",
-            f"reaches {life:g} years, but accelerator_market history starts in {base.market_years[0]}: "
-            f"lives up to {n_market} years can be used with base year {base.base_year}",
+            f"reaches {life:g} years, but accelerator_market history starts in {int(base.market_years[0])}: "
+            f"lives up to {n_market:g} years can be used with {'base year' if base.step == 1 else 'as_of'} {base.as_of}",
         ))
     ai0 = support["aws.ai_revenue_start"][1]
-    if ai0 >= base.aws_revenue:
+    revenue = base.aws_revenue / base.step  # a year's, or the as-of quarter's at an annual rate
+    if ai0 >= revenue:
         problems.append((
             "aws.ai_revenue_start",
-            f"reaches {ai0:g}, but AWS revenue in {base.base_year} is {base.aws_revenue:g}; it must stay below",
+            f"reaches {ai0:g}, but AWS revenue in {base.as_of} is {revenue:g}"
+            + ("" if base.step == 1 else " a year (four times the quarter)") + "; it must stay below",
         ))
     start = support["aws.external.start_year"][0]
     if start < base.base_year:

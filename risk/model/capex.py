@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .clock import step_noise, step_rate
 
 
 def fade(t, fade_years):
@@ -14,10 +15,12 @@ def fade(t, fade_years):
     return np.exp(-(t - 1) / fade_years)
 
 
-def capex_growth(fade_t, first, long, volatility, shock, cut, digestion):
-    """Hyperscaler capex growth in a projected year. [1/yr]
+def capex_growth(fade_t, first, long, volatility, shock, cut, digestion, dt=1.0):
+    """Hyperscaler capex growth in a projected step. [1/step]
 
-    g_t = g_inf + (g_1 - g_inf)·exp(-(t-1)/τ_g) + σ_g·ε_t - δ·R_t
+    g_t = g_inf + (g_1 - g_inf)·exp(-(t-1)/τ_g) + σ_g·ε_t - δ·R_t a year; a step of ``dt``
+    years compounds the deterministic part and scales the noise by √dt
+    (:mod:`risk.model.clock`).
 
     Parameters
     ----------
@@ -33,8 +36,12 @@ def capex_growth(fade_t, first, long, volatility, shock, cut, digestion):
         Growth lost in a digestion year δ. [1/yr]
     digestion : ndarray
         Digestion state R_t (0 or 1).
+    dt : float
+        Length of the step. [yr]
     """
-    return long + (first - long) * fade_t + volatility * shock - cut * digestion
+    if dt == 1:
+        return long + (first - long) * fade_t + volatility * shock - cut * digestion
+    return step_rate(long + (first - long) * fade_t - cut * digestion, dt) + step_noise(volatility, dt) * shock
 
 
 def digestion_probability(previous, utilization_previous, enter, stay, sensitivity, threshold):

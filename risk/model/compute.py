@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .clock import step_floor, step_noise, step_rate
 from .pricing import GROWTH_FACTOR_FLOOR
 
 
@@ -48,17 +49,20 @@ def vintage_sum(vintages, column, weights):
     return total
 
 
-def demand_growth(fade_t, first, long, volatility, shock):
-    """Growth of a demand segment, g = g_long + (g_first - g_long)·exp(-(t-1)/τ_D) + σ_D·η_t. [1/yr]
+def demand_growth(fade_t, first, long, volatility, shock, dt=1.0):
+    """Growth of a demand segment, g = g_long + (g_first - g_long)·exp(-(t-1)/τ_D) + σ_D·η_t. [1/step]
 
-    ``fade_t`` is exp(-(t-1)/τ_D) (:func:`risk.model.capex.fade`).
+    ``fade_t`` is exp(-(t-1)/τ_D) (:func:`risk.model.capex.fade`); a step of ``dt`` years
+    compounds the deterministic part and scales the noise by √dt.
     """
-    return long + (first - long) * fade_t + volatility * shock
+    if dt == 1:
+        return long + (first - long) * fade_t + volatility * shock
+    return step_rate(long + (first - long) * fade_t, dt) + step_noise(volatility, dt) * shock
 
 
-def grow(previous, growth):
-    """previous·max(1 + growth, floor): a quantity that stays positive. [units of previous]"""
-    return previous * np.maximum(1.0 + growth, GROWTH_FACTOR_FLOOR)
+def grow(previous, growth, dt=1.0):
+    """previous·max(1 + growth, floor^dt): a quantity that stays positive. [units of previous]"""
+    return previous * np.maximum(1.0 + growth, step_floor(GROWTH_FACTOR_FLOOR, dt))
 
 
 def utilization(demand, supply):

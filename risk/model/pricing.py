@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .clock import step_floor, step_noise, step_rate
+
 
 #: Smallest one-year growth factor of a quantity driven by normal shocks (unit cost, demand):
 #: no such quantity falls by more than 99% in a year, so it stays positive.
@@ -18,6 +20,13 @@ def moat(start, decay_compound):
 def premium_base(gross_margin):
     """Markup premium over unit cost in the base year, GM_0 / (1 - GM_0). [1]"""
     return gross_margin / (1.0 - gross_margin)
+
+
+def premium_core(premium0, scarcity, utilization, threshold):
+    """The premium without scarcity, premium_0 / max(0.05, 1 + χ·(u_0 - u*)), so that the anchor's
+    own utilization reproduces its reported margin: the scarcity term then moves the premium
+    only as utilization moves away from the anchor's. premium_0 itself when χ = 0. [1]"""
+    return premium0 / np.maximum(0.05, 1.0 + scarcity * (utilization - threshold))
 
 
 def markup_premium(premium0, elasticity, moat_t, share, share_base, scarcity=0.0, utilization=0.0, threshold=0.0):
@@ -37,9 +46,14 @@ def markup_premium(premium0, elasticity, moat_t, share, share_base, scarcity=0.0
     return premium0 * np.maximum(0.0, 1.0 - erosion + scarcity * (utilization - threshold))
 
 
-def unit_cost_factor(drift, volatility, shock):
-    """One year's change of the unit cost index, κ_t/κ_{t-1} = max(1 + c̄ + σ_c·ξ_t, floor). [1]"""
-    return np.maximum(1.0 + drift + volatility * shock, GROWTH_FACTOR_FLOOR)
+def unit_cost_factor(drift, volatility, shock, dt=1.0):
+    """One step's change of the unit cost index, κ_t/κ_{t-1} = max(1 + c̄ + σ_c·ξ_t, floor) a year. [1]
+
+    A step of ``dt`` years: max((1 + c̄)^dt + σ_c·√dt·ξ_t, floor^dt).
+    """
+    if dt == 1:
+        return np.maximum(1.0 + drift + volatility * shock, GROWTH_FACTOR_FLOOR)
+    return np.maximum(1.0 + step_rate(drift, dt) + step_noise(volatility, dt) * shock, step_floor(GROWTH_FACTOR_FLOOR, dt))
 
 
 def passed_cost(log_unit_cost, pass_through):
