@@ -14,6 +14,7 @@ format from its units (``0.0%`` for fractions, ``#,##0.0" bn"`` for USD bn).
 
 from __future__ import annotations
 
+import io
 import re
 from pathlib import Path
 from typing import Mapping
@@ -109,28 +110,31 @@ def write_workbook(tables: Mapping[str, pd.DataFrame], path: str | Path,
     path = Path(path)
     units = units or {}
     taken: set[str] = set()
+    buffer = io.BytesIO()  # built in memory: a failure part-way leaves no file and no half-saved workbook
+    writer = pd.ExcelWriter(buffer, engine="openpyxl")
+    for name, df in tables.items():
+        sheet = _sheet_name(name, taken)
+        shown = with_units(df, units.get(name))
+        shown.to_excel(writer, sheet_name=sheet, index=False)
+        ws = writer.sheets[sheet]
+        col_units = units.get(name, {})
+        row_units = df["units"].tolist() if "units" in df.columns else None
+        for j, col in enumerate(df.columns, start=1):
+            ws.cell(row=1, column=j).font = Font(bold=True)
+            width = max([len(str(shown.columns[j - 1]))] + [len(str(v)) for v in df[col].head(200)])
+            ws.column_dimensions[get_column_letter(j)].width = min(60, max(8, width + 2))
+            u = col_units.get(col)
+            if u is None:
+                continue
+            for i in range(len(df)):
+                cell_units = row_units[i] if u == ROW and row_units is not None else u
+                fmt = number_format(cell_units, _is_error(col))
+                if fmt != "General":
+                    ws.cell(row=i + 2, column=j).number_format = fmt
+        ws.freeze_panes = "A2"
+    writer.close()
     with atomic_path(path) as tmp:
-        with pd.ExcelWriter(tmp, engine="openpyxl") as writer:
-            for name, df in tables.items():
-                sheet = _sheet_name(name, taken)
-                shown = with_units(df, units.get(name))
-                shown.to_excel(writer, sheet_name=sheet, index=False)
-                ws = writer.sheets[sheet]
-                col_units = units.get(name, {})
-                row_units = df["units"].tolist() if "units" in df.columns else None
-                for j, col in enumerate(df.columns, start=1):
-                    ws.cell(row=1, column=j).font = Font(bold=True)
-                    width = max([len(str(shown.columns[j - 1]))] + [len(str(v)) for v in df[col].head(200)])
-                    ws.column_dimensions[get_column_letter(j)].width = min(60, max(8, width + 2))
-                    u = col_units.get(col)
-                    if u is None:
-                        continue
-                    for i in range(len(df)):
-                        cell_units = row_units[i] if u == ROW and row_units is not None else u
-                        fmt = number_format(cell_units, _is_error(col))
-                        if fmt != "General":
-                            ws.cell(row=i + 2, column=j).number_format = fmt
-                ws.freeze_panes = "A2"
+        tmp.write_bytes(buffer.getvalue())
     return path
 
 
