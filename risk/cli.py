@@ -886,14 +886,27 @@ def report(
     data: Path = typer.Option(Path("scenarios/data"), "--data",
                               help="Folder with quarterly.csv: the current year's reported quarters go beside the model "
                                    "on the first page (skipped if the file is missing)."),
+    label: Optional[list[str]] = typer.Option(None, "--label", help="Name of each run, in order, one per run "
+                                                                     "(default: its scenario, numbered if two share one)."),
 ):
-    """Write the PDF (or HTML) report of one or more runs."""
+    """Write the PDF (or HTML) report of one or more runs, and its numbers to an .xlsx workbook beside it.
+
+    With several runs it compares them: differences from the first with Monte Carlo errors,
+    one colour per run in every chart, cumulative distributions, and for two runs whose
+    scenarios differ by overrides a waterfall of what moved the median."""
     from .data import read_quarterly
     from .hindcast import hindcast as run_hindcast
-    from .report import build_report
+    from .report import build_report, run_labels
 
     _check_out(out_file, "file")
+    if out_file.suffix.lower() in (".pdf", ".html"):
+        _check_out(out_file.with_suffix(".xlsx"), "file")
     thresholds = _thresholds(threshold)
+    if label:
+        try:
+            run_labels(runs, label)
+        except ValueError as e:
+            _fail(OptionError("--label", list(label), str(e)))
     loaded = [_load_run(r) for r in runs]
     _check_years(loaded[0], [year], projected=True)
     hc = None
@@ -910,12 +923,12 @@ def report(
             _fail(e)
     try:
         build_report(loaded, out_file, event=event, target_year=year, hindcast=hc, quarterly=quarterly,
-                     thresholds=thresholds)
+                     thresholds=thresholds, labels=label or None)
     except ScenarioError as e:
         _fail(e)
     except ValueError as e:
         _fail(e)
-    out.print(f"wrote {out_file}", highlight=False, soft_wrap=True)
+    out.print(f"wrote {out_file} and {out_file.with_suffix('.xlsx')}", highlight=False, soft_wrap=True)
 
 
 if __name__ == "__main__":  # pragma: no cover
