@@ -61,12 +61,15 @@ def _scenario_of(ds: xr.Dataset) -> Scenario | None:
 
 
 def _builds_on(child: Scenario, parent: Scenario) -> bool:
-    """Whether ``child``'s file is ``parent``'s (other overrides) or extends it."""
-    def files(sc: Scenario) -> list[Path]:
-        return [Path(sc.source.removesuffix(" (overrides)")).resolve()]
+    """Whether ``child`` is ``parent`` with more: the same file with further ``--set`` overrides,
+    or a file that extends ``parent``'s (with at least ``parent``'s overrides)."""
+    def file(sc: Scenario) -> Path:
+        return Path(sc.source.removesuffix(" (overrides)")).resolve()
 
-    own = files(parent)[0]
-    return files(child)[0] == own or any(Path(p).resolve() == own for p in child.extends)
+    kept = all(k in child.overrides and child.overrides[k] == v for k, v in parent.overrides.items())
+    if file(child) == file(parent):
+        return kept and child.overrides != parent.overrides
+    return kept and any(Path(p).resolve() == file(parent) for p in child.extends)
 
 
 def override_pair(a: xr.Dataset, b: xr.Dataset) -> OverridePair | None:
