@@ -112,8 +112,8 @@ def _units(ds, var: str, statistic: str = "") -> str:
 def _by_variable(df, ds, statistic: str | None = "statistic"):
     """``df`` indexed by (variable, year[, statistic]) as columns, with each row's ``units`` after them."""
     flat = df.reset_index()
-    flat.insert(flat.columns.get_loc(statistic or "year") + 1, "units",
-                [_units(ds, v, s if statistic else "") for v, s in zip(flat["variable"], flat[statistic] if statistic else flat["variable"])])
+    stats = flat[statistic] if statistic else [""] * len(flat)
+    flat.insert(df.index.nlevels, "units", [_units(ds, v, s) for v, s in zip(flat["variable"], stats)])
     return flat
 
 
