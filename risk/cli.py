@@ -61,6 +61,62 @@ def _tagged(tag: str, style: str, message) -> Text:
 _THRESHOLD_HELP = "VARIABLE=VALUE: report P(VARIABLE < VALUE), repeatable (0.60 or 60%); defaults 65% / 55% / 30% for the key margins."
 
 
+_FORMAT = typer.Option("table", "--format", help="table (the default), csv, json or xlsx: the table's numbers as data "
+                                                  "(fractions, USD bn, errors in columns of their own).")
+_OUTPUT = typer.Option(None, "--output", help="Write the csv, json or xlsx export to this file (csv and json go to "
+                                              "standard output without it; the format follows a .csv, .json or .xlsx name).")
+
+
+def _export_format(fmt: str, output: Optional[Path]) -> str:
+    """Check ``--format`` and ``--output`` before any work; the format, inferred from ``--output``'s
+    suffix when ``--format`` is left at ``table``."""
+    from .export import FORMATS
+
+    if fmt not in FORMATS:
+        _fail(OptionError("--format", fmt, f"must be one of: {', '.join(FORMATS)}"))
+    if output is not None and fmt == "table":
+        fmt = {".csv": "csv", ".json": "json", ".xlsx": "xlsx"}.get(output.suffix.lower(), "")
+        if not fmt:
+            _fail(OptionError("--output", str(output), "exports a table: name a .csv, .json or .xlsx file, "
+                                                       "or give --format csv, json or xlsx"))
+    if fmt == "xlsx" and output is None:
+        _fail(OptionError("--format", "xlsx", "an Excel workbook is written to a file: add --output FILE.xlsx"))
+    _check_out(output, "file")
+    return fmt
+
+
+def _export(fmt: str, output: Optional[Path], tables: dict, units: dict | None = None) -> None:
+    """Write the tables (named DataFrames; ``units`` by table and column) as ``fmt``."""
+    from .export import write_tables
+    from .io import OutputError
+
+    try:
+        text = write_tables(tables, fmt, output, units)
+    except OSError as e:
+        _fail(OutputError(output, f"could not be written ({e.strerror or e})"))
+    if text is not None:
+        typer.echo(text, nl=False)
+    else:
+        out.print(f"wrote {output}", highlight=False, soft_wrap=True)
+
+
+def _units(ds, var: str, statistic: str = "") -> str:
+    """The units an export gives a variable's statistic (``fraction`` for margins and probabilities)."""
+    from .export import unit_name
+    from .glossary import OUTPUTS
+
+    units = ds[var].attrs.get("units", "") if ds is not None and var in ds else OUTPUTS[var].units if var in OUTPUTS else ""
+    return unit_name(units, statistic)
+
+
+def _by_variable(df, ds, statistic: str | None = "statistic"):
+    """``df`` indexed by (variable, year[, statistic]) as columns, with each row's ``units`` after them."""
+    flat = df.reset_index()
+    stats = flat[statistic] if statistic else [""] * len(flat)
+    flat.insert(df.index.nlevels, "units", [_units(ds, v, s) for v, s in zip(flat["variable"], stats)])
+    return flat
+
+
 def _version(value: bool):
     if value:
         out.print(f"risk {__version__}")
@@ -179,6 +235,8 @@ def run(
     chunk_size: Optional[int] = typer.Option(None, "--chunk-size", help="Draws per dask chunk (default: from --memory, else 98,304: six blocks of random numbers)."),
     memory: Optional[str] = typer.Option(None, "--memory", help="Memory budget, e.g. 4GB: sizes the chunks; refuses runs that cannot fit."),
     quarterly: bool = typer.Option(False, "--quarterly", help="Outputs by calendar quarter instead of year (quarterly clock)."),
+    fmt: str = _FORMAT,
+    output: Optional[Path] = _OUTPUT,
 ):
     """Simulate a scenario or scenario set; print P5/P50/P95 of the key margins; optionally save the run."""
     from .mixture import ScenarioSet
@@ -186,10 +244,11 @@ def run(
     from .summary import quantile_table
 
     _check_out(out_file)
+    fmt = _export_format(fmt, output)
     sc = _scenario(scenario, set_)
     n = draws if draws is not None else (sc.draws if isinstance(sc, ScenarioSet) else sc.settings.draws)
     if scheduler is not None or memory is not None:
-        return _run_dask(sc, n, seed, sampling, out_file, dtype, scheduler, chunk_size, memory)
+        return _run_dask(sc, n, seed, sampling, out_file, dtype, scheduler, chunk_size, memory, fmt, output)
     start = time.perf_counter()
     try:
         if n >= PROGRESS_FROM and sys.stderr.isatty():
@@ -203,6 +262,24 @@ def run(
     except (ScenarioError, DataError) as e:
         _fail(e)
     elapsed = time.perf_counter() - start
+    if fmt != "table":
+        import pandas as pd
+
+        from .export import ROW
+
+        tables = {"quantiles": _by_variable(quantile_table(ds), ds, None)}
+        if isinstance(sc, ScenarioSet) and not quarterly:
+            tables["medians by scenario"] = _by_scenario_frame(ds)
+        elif sc.correlations is not None:
+            from .correlation import achieved
+
+            tables["rank correlations"] = pd.DataFrame(achieved({p: ds[p].values for p in sc.correlations.parameters}, sc.correlations),
+                                                       columns=["parameter", "with", "target", "achieved"])
+        _export(fmt, output, tables, {"quantiles": dict.fromkeys(("P5", "P50", "P95"), ROW), "medians by scenario": {"P50": ROW}})
+        if out_file is not None:
+            _save(ds, out_file)
+            err.print(f"wrote {out_file}", highlight=False, soft_wrap=True)
+        return
 
     table = _table(title=f"{ds.attrs['scenario']}: {ds.attrs['draws']:,} draws, seed {ds.attrs['seed']}, {ds.attrs['sampling']} "
                         f"({elapsed:.1f} s)", title_justify="left")
@@ -228,7 +305,7 @@ def run(
                   highlight=False, soft_wrap=True)
 
 
-def _run_dask(sc, draws, seed, sampling, out_file, dtype, scheduler, chunk_size, memory) -> None:
+def _run_dask(sc, draws, seed, sampling, out_file, dtype, scheduler, chunk_size, memory, fmt="table", output=None) -> None:
     """``risk run`` on dask: stream chunks to ``out_file``; the summary is computed from the file."""
     import contextlib
 
@@ -282,6 +359,12 @@ def _run_dask(sc, draws, seed, sampling, out_file, dtype, scheduler, chunk_size,
         else:
             view = ds.compute()
         elapsed = time.perf_counter() - start
+        if fmt != "table":
+            from .export import ROW
+
+            _export(fmt, output, {"quantiles": _by_variable(quantile_table(view), view, None)},
+                    {"quantiles": dict.fromkeys(("P5", "P50", "P95"), ROW)})
+            return
         table = _table(title=f"{view.attrs['scenario']}: {view.sizes['draw']:,} draws, seed {view.attrs['seed']}, {view.attrs['sampling']}, "
                              f"dask {scheduler or 'threads'}, chunks of {chunk_size:,} ({elapsed:.1f} s)", title_justify="left")
         for col in ("variable", "year", "P5", "P50", "P95"):
@@ -321,6 +404,25 @@ def _print_by_scenario(ds) -> None:
         out.print(table)
 
 
+def _by_scenario_frame(ds):
+    """Medians of the key margins by scenario and pooled, in the summary years: scenario, draws,
+    variable, year, units, P50."""
+    import json
+
+    import pandas as pd
+
+    from .summary import KEY_MARGINS, summary_years
+
+    years = summary_years(ds)
+    draws = json.loads(ds.attrs["scenario_draws"])
+    groups = ds[list(KEY_MARGINS)].sel(year=years).groupby("scenario").median("draw")
+    pooled = ds[list(KEY_MARGINS)].sel(year=years).median("draw")
+    parts = [(name, draws[name], groups.sel(scenario=name)) for name in draws if name in groups["scenario"].values]
+    parts.append(("pooled", ds.sizes["draw"], pooled))
+    return pd.DataFrame([(name, n, v, y, _units(ds, v), float(g[v].sel(year=y))) for name, n, g in parts for v in KEY_MARGINS
+                         for y in years], columns=["scenario", "draws", "variable", "year", "units", "P50"])
+
+
 def _print_correlations(ds, sc) -> None:
     from .correlation import achieved
 
@@ -333,13 +435,16 @@ def _print_correlations(ds, sc) -> None:
 
 
 @app.command()
-def scenarios(folder: Path = typer.Argument(Path("scenarios"), help="Folder of scenario files.")):
+def scenarios(folder: Path = typer.Argument(Path("scenarios"), help="Folder of scenario files."),
+              fmt: str = _FORMAT, output: Optional[Path] = _OUTPUT):
     """List the scenario library, each with its story in one line."""
     from .scenario import read_yaml
 
+    fmt = _export_format(fmt, output)
     files = sorted(folder.glob("*.yaml"))
     if not files:
         _fail(OptionError("FOLDER", str(folder), "no scenario files (*.yaml) here"))
+    rows = []
     table = _table(title=f"scenarios in {folder}", title_justify="left")
     for col in ("file", "kind", "extends", "story"):
         table.add_column(col)
@@ -348,9 +453,15 @@ def scenarios(folder: Path = typer.Argument(Path("scenarios"), help="Folder of s
             doc, _ = read_yaml(f)
         except ScenarioError as e:
             table.add_row(f.name, Text("unreadable", style="red"), "", str(e.problems[0].message))
+            rows.append((f.name, "", "unreadable", "", str(e.problems[0].message)))
             continue
         kind = f"set of {len(doc['scenarios'])}" if isinstance(doc.get("scenarios"), dict) else "scenario"
         table.add_row(str(doc.get("name", f.stem)), kind, str(doc.get("extends", "")), str(doc.get("description", "")))
+        rows.append((f.name, str(doc.get("name", f.stem)), kind, str(doc.get("extends", "")), str(doc.get("description", ""))))
+    if fmt != "table":
+        import pandas as pd
+
+        return _export(fmt, output, {"scenarios": pd.DataFrame(rows, columns=["file", "name", "kind", "extends", "story"])})
     out.print(table)
 
 
@@ -359,16 +470,34 @@ def compare(
     runs: list[Path] = typer.Argument(..., help="Two or more saved runs (.nc or .zarr); the first is the reference."),
     year: Optional[list[int]] = typer.Option(None, "--year", help="Years to compare (default: first projected, 2028, 2030, horizon)."),
     threshold: Optional[list[str]] = typer.Option(None, "--threshold", help=_THRESHOLD_HELP),
+    fmt: str = _FORMAT,
+    output: Optional[Path] = _OUTPUT,
 ):
     """Key quantiles and threshold probabilities side by side, differences with Monte Carlo errors, and what changed."""
     from .compare import compare_runs, scenario_diff, unique_names
 
     thresholds = _thresholds(threshold)
+    fmt = _export_format(fmt, output)
     if len(runs) < 2:
         _fail(OptionError("RUNS", [str(r) for r in runs], "give two or more runs"))
     loaded = [_load_run(r) for r in runs]
     names = unique_names([r.stem for r in runs])
+    for ds in loaded:
+        _check_years(ds, year)
     result = compare_runs(loaded, names=names, years=year, thresholds=thresholds)
+    if fmt != "table":
+        import pandas as pd
+
+        from .export import ROW
+
+        first = names[0]
+        table = _by_variable(result, loaded[0]).rename(
+            columns={c: c.replace(" diff", f" - {first}") for c in result.columns if " diff" in c})
+        changes = pd.concat([scenario_diff(loaded[0], ds).rename(columns={"a": "from", "b": "to"})
+                            .assign(**{"from run": first, "to run": n})[["from run", "to run", "scenario", "path", "from", "to"]]
+                             for n, ds in zip(names[1:], loaded[1:])], ignore_index=True)
+        return _export(fmt, output, {"comparison": table, "changes": changes},
+                       {"comparison": dict.fromkeys([c for c in table.columns if c not in result.index.names and c != "units"], ROW)})
     for var in result.index.get_level_values(0).unique():
         table = _table(title=var, title_justify="left")
         table.add_column("year")
@@ -450,6 +579,8 @@ def analyze(
     year: Optional[list[int]] = typer.Option(None, "--year", help="Years (default: first projected, 2028, 2030, horizon)."),
     level: float = typer.Option(0.95, "--level", help="Confidence level of VaR and expected shortfall."),
     threshold: Optional[list[str]] = typer.Option(None, "--threshold", help=_THRESHOLD_HELP),
+    fmt: str = _FORMAT,
+    output: Optional[Path] = _OUTPUT,
 ):
     """Mean, sd, quantiles, VaR, expected shortfall and threshold probabilities, each with its Monte Carlo error."""
     from . import accessor  # noqa: F401
@@ -458,12 +589,17 @@ def analyze(
     if not 0 < level < 1:
         _fail(OptionError("--level", level, "must be in (0, 1), for example 0.95"))
     thresholds = _thresholds(threshold)
+    fmt = _export_format(fmt, output)
     ds = _load_run(run_file)
     _check_years(ds, year)
     try:
         df = ds.risk.summary(list(variable or KEY_MARGINS), years=year, level=level, thresholds=thresholds)
     except KeyError as e:
         _fail(OptionError("--variable/--year", variable, str(e).strip('"')))
+    if fmt != "table":
+        from .export import ROW
+
+        return _export(fmt, output, {"estimates": _by_variable(df, ds)}, {"estimates": {"value": ROW, "se": ROW}})
     out.print(_estimates_table(f"{ds.attrs.get('scenario')}: {ds.sizes['draw']:,} draws, seed {ds.attrs.get('seed')}", df, ds))
 
 
@@ -477,6 +613,8 @@ def sensitivity(
     seed: Optional[int] = typer.Option(None, "--seed", "-s"),
     top: int = typer.Option(10, "--top", help="Rows to show, ranked by the last year."),
     set_: Optional[list[str]] = typer.Option(None, "--set", help="Override PATH=VALUE, repeatable."),
+    fmt: str = _FORMAT,
+    output: Optional[Path] = _OUTPUT,
 ):
     """Which assumptions drive an output, year by year."""
     from .sensitivity import model_sobol, rank_correlations, tornado
@@ -489,6 +627,7 @@ def sensitivity(
         _fail(OptionError("--draws", draws, "must be at least 100: fewer cannot rank the drivers"))
     if top < 1:
         _fail(OptionError("--top", top, "must be at least 1"))
+    fmt = _export_format(fmt, output)
     sc = _scenario(scenario, set_)
     from .mixture import ScenarioSet
 
@@ -518,6 +657,28 @@ def sensitivity(
     except KeyError as e:
         _fail(OptionError("--variable", variable, str(e).strip('"')))
     order = df[years[-1]].abs().sort_values(ascending=False).index[:top]
+    if fmt != "table":
+        import pandas as pd
+
+        from .export import ROW
+
+        rows = []
+        for p in order:
+            for y in years:
+                if method == "sobol":
+                    rows.append((variable, p, y, float(df.at[p, y]), float(s1.at[p, y]), float(conf.at[p, y])))
+                else:
+                    rows.append((variable, p, y, float(df.at[p, y])))
+        if method == "sobol":
+            cols, units = ["total index ST", "first-order index S1", "ST 95% CI half-width"], {}
+        elif method == "tornado":
+            cols, units = ["swing of the mean"], {"swing of the mean": ROW}
+        else:
+            cols, units = [f"{method} rank correlation"], {}
+        frame = pd.DataFrame(rows, columns=["variable", "parameter", "year", *cols])
+        if method == "tornado":
+            frame.insert(3, "units", _units(None, variable))
+        return _export(fmt, output, {method: frame}, {method: units})
     table = _table(title=title, title_justify="left")
     table.add_column("parameter")
     for y in years:
@@ -538,16 +699,24 @@ def stress(
     draws: int = typer.Option(20_000, "--draws", "-n"),
     seed: Optional[int] = typer.Option(None, "--seed", "-s"),
     year: Optional[list[int]] = typer.Option(None, "--year"),
+    fmt: str = _FORMAT,
+    output: Optional[Path] = _OUTPUT,
 ):
     """Pin parameters, rerun on the same seed and draws, and report the shift of every key metric."""
     from .stress import parse_pin, stress_test
 
+    fmt = _export_format(fmt, output)
     sc = _scenario(scenario)
     try:
         pins = [parse_pin(p) for p in pin]
         df = stress_test(sc, pins, draws=draws, seed=seed, years=year)
     except ScenarioError as e:
         _fail(e)
+    if fmt != "table":
+        from .export import ROW
+
+        flat = _by_variable(df, None).assign(pins="; ".join(df.attrs["pins"]))
+        return _export(fmt, output, {"stress": flat}, {"stress": dict.fromkeys(("base", "stressed", "shift", "shift se"), ROW)})
     table = _table(title=f"stress: {'; '.join(df.attrs['pins'])} ({draws:,} draws, same seed)", title_justify="left")
     for col in ("variable", "year", "statistic", "base", "stressed", "shift ± se"):
         table.add_column(col, justify="left" if col in ("variable", "statistic") else "right")
@@ -565,12 +734,15 @@ def reverse_stress_cmd(
     run_file: Path = typer.Argument(..., help="A saved run (.nc file or .zarr folder)."),
     event: str = typer.Option(..., "--event", "-e", help="For example 'nvda_gross_margin[2030] < 0.60' (conditions joined by 'and')."),
     top: int = typer.Option(8, "--top", help="Parameters to show."),
+    fmt: str = _FORMAT,
+    output: Optional[Path] = _OUTPUT,
 ):
     """What one must believe for a tail event: its probability, the parameters' shifts, and a PRIM box."""
     from .stress import reverse_stress
 
     if top < 1:
         _fail(OptionError("--top", top, "must be at least 1"))
+    fmt = _export_format(fmt, output)
     ds = _load_run(run_file)
     try:
         r = reverse_stress(ds, event)
@@ -579,6 +751,24 @@ def reverse_stress_cmd(
     except ValueError as e:
         _fail(e)
     p = r.probability
+    if fmt != "table":
+        import pandas as pd
+
+        from .export import FRACTION, ROW
+
+        def units(name):  # a parameter's units; "1" is a ratio, not always a share
+            u = ds[name].attrs.get("units", "") if name in ds else ""
+            return "dimensionless" if u == "1" else u
+
+        event = pd.DataFrame([{"event": r.event.text, "probability": p.value, "probability se": p.se, "draws": ds.sizes["draw"],
+                               "box coverage": r.box.coverage, "box density": r.box.density, "box mass": r.box.mass}])
+        shifts = r.shifts.head(top).reset_index()
+        shifts.insert(1, "units", [units(n) for n in shifts["parameter"]])
+        box = pd.DataFrame([(n, units(n), lo, hi) for n, (lo, hi) in r.box.limits.items()], columns=["parameter", "units", "from", "to"])
+        fractions = dict.fromkeys(("probability", "probability se", "box coverage", "box density", "box mass"), FRACTION)
+        return _export(fmt, output, {"event": event, "shifts": shifts, "box": box},
+                       {"event": fractions, "shifts": {"median": ROW, "median in event": ROW, "share above median": FRACTION},
+                        "box": {"from": ROW, "to": ROW}})
     out.print(f"P({r.event.text}) = {p.value:.4f} ± {p.se:.4f} ({ds.sizes['draw']:,} draws)", highlight=False, soft_wrap=True)
     table = _table(title="parameters inside the event against the whole run", title_justify="left")
     for col in ("parameter", "median", "median in event", "shift (sd)", "share above median"):
@@ -650,16 +840,31 @@ def hindcast(
     draws: Optional[int] = typer.Option(None, "--draws", "-n"),
     seed: Optional[int] = typer.Option(None, "--seed", "-s"),
     out_file: Optional[Path] = typer.Option(None, "--out", "-o", help="Write the table as Markdown (for example docs/hindcast.md)."),
+    fmt: str = _FORMAT,
+    output: Optional[Path] = _OUTPUT,
 ):
     """Score a scenario based in an earlier year against the reported figures since."""
+    from .hindcast import HINDCAST_SERIES
     from .hindcast import hindcast as run_hindcast
     from .hindcast import to_markdown, write_markdown
 
     _check_out(out_file, "file")
+    fmt = _export_format(fmt, output)
     try:
         table, ds = run_hindcast(scenario, draws=draws, seed=seed)
     except (ScenarioError, DataError) as e:
         _fail(e)
+    if fmt != "table":
+        from .export import FRACTION, ROW
+
+        flat = table.reset_index()
+        flat.insert(2, "units", [_units(ds, HINDCAST_SERIES[s]) for s in flat["series"]])
+        money = ("actual", "P5", "P50", "P95", "CRPS", "flat", "trend", "CRPS flat", "CRPS trend")
+        _export(fmt, output, {"hindcast": flat}, {"hindcast": {**dict.fromkeys(money, ROW), "percentile rank": FRACTION}})
+        if out_file is not None:
+            write_markdown(to_markdown(table, ds), out_file)
+            err.print(f"wrote {out_file}", highlight=False, soft_wrap=True)
+        return
     t = _table(title=f"hindcast: {ds.attrs['scenario']} (base year {ds.attrs['base_year']}, {ds.sizes['draw']:,} draws)", title_justify="left")
     for col in ("series", "year", "actual", "P5", "P50", "P95", "rank", "in 50%", "in 90%", "CRPS"):
         t.add_column(col, justify="left" if col == "series" else "right")
@@ -738,14 +943,27 @@ def report(
     data: Path = typer.Option(Path("scenarios/data"), "--data",
                               help="Folder with quarterly.csv: the current year's reported quarters go beside the model "
                                    "on the first page (skipped if the file is missing)."),
+    label: Optional[list[str]] = typer.Option(None, "--label", help="Name of each run, in order, one per run "
+                                                                     "(default: its scenario, numbered if two share one)."),
 ):
-    """Write the PDF (or HTML) report of one or more runs."""
+    """Write the PDF (or HTML) report of one or more runs, and its numbers to an .xlsx workbook beside it.
+
+    With several runs it compares them: differences from the first with Monte Carlo errors,
+    one colour per run in every chart, cumulative distributions, and for two runs whose
+    scenarios differ by overrides a waterfall of what moved the median."""
     from .data import read_quarterly
     from .hindcast import hindcast as run_hindcast
-    from .report import build_report
+    from .report import build_report, run_labels
 
     _check_out(out_file, "file")
+    if out_file.suffix.lower() in (".pdf", ".html"):
+        _check_out(out_file.with_suffix(".xlsx"), "file")
     thresholds = _thresholds(threshold)
+    if label:
+        try:
+            run_labels(runs, label)
+        except ValueError as e:
+            _fail(OptionError("--label", list(label), str(e)))
     loaded = [_load_run(r) for r in runs]
     _check_years(loaded[0], [year], projected=True)
     hc = None
@@ -762,12 +980,12 @@ def report(
             _fail(e)
     try:
         build_report(loaded, out_file, event=event, target_year=year, hindcast=hc, quarterly=quarterly,
-                     thresholds=thresholds)
+                     thresholds=thresholds, labels=label or None)
     except ScenarioError as e:
         _fail(e)
     except ValueError as e:
         _fail(e)
-    out.print(f"wrote {out_file}", highlight=False, soft_wrap=True)
+    out.print(f"wrote {out_file} and {out_file.with_suffix('.xlsx')}", highlight=False, soft_wrap=True)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -19,7 +19,7 @@ import xarray as xr
 
 from . import metrics
 
-__all__ = ["fan_chart", "distribution", "tornado_chart", "joint", "to_svg", "label"]
+__all__ = ["palette", "fan_chart", "distribution", "cdf_chart", "waterfall_chart", "tornado_chart", "joint", "to_svg", "label"]
 
 
 def _figure(figsize: tuple[float, float]):
@@ -42,6 +42,16 @@ def _chart_class():
             return buf.getvalue()
 
     return Chart
+
+
+def palette(labels: Sequence[str]) -> dict[str, str]:
+    """One colour per label (a run or a scenario), as ``#rrggbb``, for every chart of a report:
+    seaborn's colour-blind palette in the order of ``labels`` (husl beyond ten)."""
+    import seaborn as sns
+
+    labels = list(dict.fromkeys(labels))
+    colours = sns.color_palette("colorblind" if len(labels) <= 10 else "husl", len(labels)).as_hex()
+    return dict(zip(labels, colours))
 
 
 def label(da: xr.DataArray) -> str:
@@ -91,24 +101,35 @@ def _sample(ds: xr.Dataset, max_draws: int = 20_000, seed: int = 0) -> xr.Datase
     return out.drop_vars("weight") if "weight" in out else out
 
 
-def fan_chart(ds: xr.Dataset, variables: Sequence[str], probs=(0.05, 0.25, 0.5, 0.75, 0.95), by_scenario: bool = False):
-    """Quantile bands over the years, one panel per variable (median lines by scenario if asked)."""
+def fan_chart(ds: xr.Dataset, variables: Sequence[str], probs=(0.05, 0.25, 0.5, 0.75, 0.95), by_scenario: bool = False,
+              colors: dict[str, str] | None = None, pooled: bool = True):
+    """Quantile bands over the years, one panel per variable (median lines by scenario if asked).
+
+    ``colors`` (:func:`palette`) colours each scenario's lines; with ``pooled=False`` each
+    scenario (a run of a comparison) gets its own outer band and median instead of the pooled
+    bands.
+    """
     fig = _figure(figsize=(2.45 * len(variables), 2.7))
     axes = fig.subplots(1, len(variables), squeeze=False)
     w = _weights(ds)
     years = ds["year"].values
     for ax, var in zip(axes[0], variables):
         da = ds[var]
-        if w is None:
-            q = np.quantile(da.transpose("draw", "year").values, probs, axis=0)
-        else:
-            q = np.array([[metrics.quantile(da.sel(year=y).values, p, w).value for y in years] for p in probs])
-        ax.fill_between(years, q[0], q[-1], color="#4C72B0", alpha=0.18, lw=0, label=f"P{100 * probs[0]:g}-P{100 * probs[-1]:g}")
-        ax.fill_between(years, q[1], q[-2], color="#4C72B0", alpha=0.35, lw=0, label=f"P{100 * probs[1]:g}-P{100 * probs[-2]:g}")
-        ax.plot(years, q[len(probs) // 2], color="#1f3b73", lw=1.8, label="median")
-        if by_scenario and "scenario" in ds.coords and len(np.unique(ds["scenario"].values)) > 1:
-            for name, part in ds.groupby("scenario"):
-                ax.plot(years, part[var].median("draw").values, lw=0.9, ls="--", label=str(name))
+        several = by_scenario and "scenario" in ds.coords and len(np.unique(ds["scenario"].values)) > 1
+        if pooled or not several:
+            q = _bands(da, probs, w)
+            ax.fill_between(years, q[0], q[-1], color="#4C72B0", alpha=0.18, lw=0, label=f"P{100 * probs[0]:g}-P{100 * probs[-1]:g}")
+            ax.fill_between(years, q[1], q[-2], color="#4C72B0", alpha=0.35, lw=0, label=f"P{100 * probs[1]:g}-P{100 * probs[-2]:g}")
+            ax.plot(years, q[len(probs) // 2], color="#1f3b73", lw=1.8, label="median")
+        if several:
+            for name, part in _groups(ds):
+                color = (colors or {}).get(name)
+                if pooled:
+                    ax.plot(years, part[var].median("draw").values, lw=0.9, ls="--", color=color, label=name)
+                else:
+                    q = _bands(part[var], probs, _weights(part))
+                    ax.fill_between(years, q[0], q[-1], color=color, alpha=0.15, lw=0)
+                    ax.plot(years, q[len(probs) // 2], lw=1.6, color=color, label=f"{name}: median, P{100 * probs[0]:g}-P{100 * probs[-1]:g}")
         ax.set_title(da.attrs.get("long_name", var), fontsize=8)
         ax.set_xlabel("year", fontsize=7)
         ax.set_ylabel(label(da), fontsize=7)
@@ -121,8 +142,22 @@ def fan_chart(ds: xr.Dataset, variables: Sequence[str], probs=(0.05, 0.25, 0.5, 
     return fig
 
 
-def distribution(ds: xr.Dataset, variables: Sequence[str], year: int):
-    """Density of each variable in ``year``, one curve per scenario, one panel per variable."""
+def _bands(da: xr.DataArray, probs, w) -> np.ndarray:
+    """Quantiles ``probs`` of ``da`` by year (rows: probs), weighted by ``w`` if given."""
+    if w is None:
+        return np.quantile(da.transpose("draw", "year").values, probs, axis=0)
+    return np.array([[metrics.quantile(da.sel(year=y).values, p, w).value for y in da["year"].values] for p in probs])
+
+
+def _groups(ds: xr.Dataset):
+    """(scenario name, its draws) in order of first appearance."""
+    names = list(dict.fromkeys(str(n) for n in ds["scenario"].values))
+    return [(n, ds.isel(draw=np.flatnonzero(ds["scenario"].values == n))) for n in names]
+
+
+def distribution(ds: xr.Dataset, variables: Sequence[str], year: int, colors: dict[str, str] | None = None):
+    """Density of each variable in ``year``, one curve per scenario (coloured by ``colors``,
+    :func:`palette`), one panel per variable."""
     import seaborn as sns
 
     fig = _figure(figsize=(2.45 * len(variables), 2.5))
@@ -133,7 +168,8 @@ def distribution(ds: xr.Dataset, variables: Sequence[str], year: int):
         frame = pd.DataFrame({"value": small[var].sel(year=year).values, "scenario": scen})
         multi = frame["scenario"].nunique() > 1
         for name, part in frame.groupby("scenario", sort=False) if multi else [("all draws", frame)]:
-            sns.kdeplot(part["value"], ax=ax, fill=not multi, warn_singular=False, linewidth=1.0, label=str(name))
+            sns.kdeplot(part["value"], ax=ax, fill=not multi, warn_singular=False, linewidth=1.0, label=str(name),
+                        color=(colors or {}).get(str(name)) if multi else None)
         ax.set_xlim(*_central(frame["value"].to_numpy()))
         ax.set_title(f"{ds[var].attrs.get('long_name', var)}, {year}", fontsize=8)
         ax.set_xlabel(label(ds[var]), fontsize=7)
@@ -144,6 +180,94 @@ def distribution(ds: xr.Dataset, variables: Sequence[str], year: int):
     fig.tight_layout()
     if multi:
         _legend_below(fig, axes[0][0], ncol=4)
+    return fig
+
+
+def cdf_chart(runs: dict[str, xr.Dataset], variables: Sequence[str], year: int, colors: dict[str, str] | None = None,
+              thresholds: dict[str, float] | None = None):
+    """Cumulative distributions in ``year``, one curve per run (``label -> run``), overlaid, one
+    panel per variable: the height at x is P(variable < x). Dotted: ``thresholds``."""
+    fig = _figure(figsize=(2.45 * len(variables), 2.5))
+    axes = fig.subplots(1, len(variables), squeeze=False)
+    for ax, var in zip(axes[0], variables):
+        lo, hi = [], []
+        for name, ds in runs.items():
+            x = ds[var].sel(year=year).values.astype(float)
+            w = _weights(ds)
+            order = np.argsort(x, kind="stable")
+            cum = np.cumsum(np.ones_like(x) if w is None else w[order])
+            ax.step(x[order], cum / cum[-1], where="post", lw=1.2, color=(colors or {}).get(name), label=name)
+            a, b = _central(x)
+            lo.append(a)
+            hi.append(b)
+        if thresholds and var in thresholds:
+            ax.axvline(thresholds[var], color="#555555", lw=0.7, ls=":")
+        first = next(iter(runs.values()))
+        ax.set_xlim(min(lo), max(hi))
+        ax.set_ylim(0, 1)
+        ax.set_title(f"{first[var].attrs.get('long_name', var)}, {year}", fontsize=8)
+        ax.set_xlabel(label(first[var]), fontsize=7)
+        ax.set_ylabel("probability below", fontsize=7)
+        ax.tick_params(labelsize=6.5)
+        _percent(ax, "y")
+        if first[var].attrs.get("units") == "1":
+            _percent(ax, "x")
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    _legend_below(fig, axes[0][0], ncol=4)
+    return fig
+
+
+def waterfall_chart(steps: pd.DataFrame, base: str, variant: str, colors: dict[str, str] | None = None,
+                    long_names: dict[str, str] | None = None):
+    """What moved the median from run ``base`` to run ``variant``: one panel per variable of
+    ``steps`` (:func:`risk.attribution.median_waterfall`); the base and variant medians as bars
+    in their runs' colours (``colors``), each parameter's change alone and the interactions as
+    floating bars between them (green up, red down)."""
+    variables = list(dict.fromkeys(steps["variable"]))
+    n_steps = steps["step"].nunique()
+    fig = _figure(figsize=(6.6, 0.6 + (0.19 * n_steps + 0.45) * len(variables)))
+    axes = fig.subplots(len(variables), 1, squeeze=False)
+    colors = colors or {}
+    for ax, var in zip(axes[:, 0], variables):
+        part = steps[steps["variable"] == var].reset_index(drop=True)
+        fraction = part["units"].iloc[0] == "fraction"
+        level = float(part["median"].iloc[0])
+        names, lefts, widths, colours = [], [], [], []
+        for _, row in part.iterrows():
+            if row["step"] == "base":
+                names.append(f"{base} (median)")
+                lefts.append(0.0)
+                widths.append(level)
+                colours.append(colors.get(base, "#4C72B0"))
+            elif row["step"] == "all":
+                names.append(f"{variant} (median)")
+                lefts.append(0.0)
+                widths.append(float(row["median"]))
+                colours.append(colors.get(variant, "#DD8452"))
+            else:
+                change = float(row["change"])
+                names.append(str(row["step"]))
+                lefts.append(level)
+                widths.append(change)
+                colours.append("#55A868" if change >= 0 else "#C44E52")
+                level += change
+        y = np.arange(len(names))[::-1]
+        ax.barh(y, widths, left=lefts, color=colours, height=0.7)
+        ax.set_yticks(y, names, fontsize=6.5)
+        levels = [a + b for a, b in zip(lefts, widths)] + [a for a, b in zip(lefts, widths) if a != 0]
+        lo, hi = min(levels), max(levels)
+        pad = 0.3 * (hi - lo) if hi > lo else 0.05 * abs(hi) or 0.01
+        ax.set_xlim(lo - pad, hi + pad)  # a zoom: the median bars run in from the left edge
+        ax.set_title((long_names or {}).get(var, var) + f", {int(part['year'].iloc[0])}: median from {base} to {variant}",
+                     fontsize=8)
+        ax.tick_params(axis="x", labelsize=6.5)
+        if fraction:
+            from matplotlib.ticker import PercentFormatter
+
+            ax.xaxis.set_major_formatter(PercentFormatter(1.0, decimals=1 if hi - lo < 0.05 else 0))
+        ax.grid(axis="x", alpha=0.3)
+    fig.tight_layout()
     return fig
 
 

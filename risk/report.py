@@ -15,35 +15,112 @@ from .compare import DEFAULT_THRESHOLDS
 from .io import atomic_path
 from .summary import KEY_MARGINS
 
-__all__ = ["build_report", "render_html", "REPORT_YEARS", "DEFAULT_EVENT"]
+__all__ = ["build_report", "render_html", "run_labels", "summary_frame", "difference_frame", "REPORT_YEARS",
+           "DEFAULT_EVENT", "WATERFALL_DRAWS"]
 
 #: Years of the executive summary (with the horizon added).
 REPORT_YEARS = (2026, 2028, 2030)
 DEFAULT_EVENT = "nvda_gross_margin[2030] < 0.60"
 FIGURE_IDS = ("fan", "distribution", "joint", "sensitivity-nvda", "sensitivity-aws")
+#: Draws of each small run of the waterfall of what moved the median (same seed for all).
+WATERFALL_DRAWS = 4096
 
 
 def _est(e: metrics.Estimate, units: str) -> str:
     return numbers.estimate(e.value, e.se, units == "1")
 
 
-def summary_rows(ds: xr.Dataset, years: Sequence[int], thresholds: dict[str, float] | None = None) -> list[dict]:
-    """Rows of the executive summary: P5/P50/P95 and P(< threshold) with errors, as text
-    (``thresholds`` by output; :data:`risk.compare.DEFAULT_THRESHOLDS` for the others)."""
+def run_labels(runs: Sequence[xr.Dataset], labels: Sequence[str] | None = None) -> list[str]:
+    """The name of each run in a report: ``labels`` (one per run, all different), or by
+    default each run's scenario name, numbered ``name #i`` when two runs share one."""
+    from .compare import unique_names
+
+    if labels is None:
+        return unique_names([str(ds.attrs.get("scenario", "run")) for ds in runs])
+    labels = [str(x) for x in labels]
+    if len(labels) != len(runs):
+        raise ValueError(f"give one label per run: {len(runs)} run{'s' if len(runs) != 1 else ''}, "
+                         f"{len(labels)} label{'s' if len(labels) != 1 else ''}")
+    if any(not x.strip() for x in labels):
+        raise ValueError("a label cannot be empty")
+    twice = next((x for x in labels if labels.count(x) > 1), None)
+    if twice is not None:
+        raise ValueError(f"labels must differ: '{twice}' is given twice")
+    return labels
+
+
+def summary_frame(ds: xr.Dataset, years: Sequence[int], thresholds: dict[str, float] | None = None) -> "pd.DataFrame":
+    """The executive summary's numbers: P5/P50/P95 and P(< threshold), each with its Monte Carlo
+    error, for the key margins in ``years`` (``thresholds`` by output over
+    :data:`risk.compare.DEFAULT_THRESHOLDS`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns variable, year, units, P5, P5 se, P50, P50 se, P95, P95 se (the variable's
+        units), threshold, P(below threshold), P(below threshold) se (fractions).
+    """
+    import pandas as pd
+
+    from .export import unit_name
+
     thresholds = {**DEFAULT_THRESHOLDS, **(thresholds or {})}
     w = ds["weight"].values if "weight" in ds else None
     rows = []
     for var in KEY_MARGINS:
-        units = ds[var].attrs.get("units", "")
         for y in years:
             x = ds[var].sel(year=y).values
-            t = thresholds[var]
-            rows.append({
-                "variable": ds[var].attrs.get("long_name", var), "year": y,
-                **{k: _est(metrics.quantile(x, p, w), units) for k, p in (("p5", 0.05), ("p50", 0.5), ("p95", 0.95))},
-                "prob": f"{_est(metrics.prob_below(x, t, w), '1')} (< {t:.0%})",
-            })
+            q = {k: metrics.quantile(x, p, w) for k, p in (("P5", 0.05), ("P50", 0.5), ("P95", 0.95))}
+            prob = metrics.prob_below(x, thresholds[var], w)
+            rows.append({"variable": var, "year": int(y), "units": unit_name(ds[var].attrs.get("units", "")),
+                         **{c: v for k, e in q.items() for c, v in ((k, e.value), (f"{k} se", e.se))},
+                         "threshold": thresholds[var], "P(below threshold)": prob.value, "P(below threshold) se": prob.se})
+    return pd.DataFrame(rows)
+
+
+def summary_rows(ds: xr.Dataset, years: Sequence[int], thresholds: dict[str, float] | None = None) -> list[dict]:
+    """Rows of the executive summary: P5/P50/P95 and P(< threshold) with errors, as text
+    (``thresholds`` by output; :data:`risk.compare.DEFAULT_THRESHOLDS` for the others)."""
+    return _summary_text(ds, summary_frame(ds, years, thresholds))
+
+
+def _summary_text(ds: xr.Dataset, frame) -> list[dict]:
+    rows = []
+    for row in frame.to_dict("records"):
+        units = ds[row["variable"]].attrs.get("units", "")
+        rows.append({
+            "variable": ds[row["variable"]].attrs.get("long_name", row["variable"]), "year": row["year"],
+            **{k.lower(): _est(metrics.Estimate(row[k], row[f"{k} se"]), units) for k in ("P5", "P50", "P95")},
+            "prob": f"{_est(metrics.Estimate(row['P(below threshold)'], row['P(below threshold) se']), '1')} "
+                    f"(< {row['threshold']:.0%})",
+        })
     return rows
+
+
+def difference_frame(runs: Sequence[xr.Dataset], labels: Sequence[str], years: Sequence[int],
+                     thresholds: dict[str, float] | None = None) -> "pd.DataFrame":
+    """Each later run minus the first: P50 and P(< threshold) of the key margins in ``years``,
+    with Monte Carlo errors (independent runs: sqrt(se_a² + se_b²)).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns variable, year, statistic (``P50`` or ``P(< t)``), units, and for each later
+        run ``{label} - {first}`` and ``{label} - {first} se``.
+    """
+    from .compare import compare_runs
+    from .export import unit_name
+
+    thresholds = {**DEFAULT_THRESHOLDS, **(thresholds or {})}
+    cmp = compare_runs(runs, names=labels, years=years, probs=(0.5,), thresholds=thresholds)
+    cmp = cmp[cmp.index.get_level_values("statistic") != "mean"].reset_index()
+    first = labels[0]
+    out = cmp[["variable", "year", "statistic"]].copy()
+    out.insert(3, "units", [unit_name(runs[0][v].attrs.get("units", ""), st) for v, st in zip(out["variable"], out["statistic"])])
+    for name in labels[1:]:
+        out[f"{name} - {first}"] = cmp[f"{name} diff"].to_numpy()
+        out[f"{name} - {first} se"] = cmp[f"{name} diff se"].to_numpy()
+    return out
 
 
 def reported_rows(ds: xr.Dataset, quarterly, year: int) -> list[dict]:
@@ -69,35 +146,86 @@ def _years(ds: xr.Dataset) -> list[int]:
     return sorted({y for y in (*REPORT_YEARS, ys[-1]) if ys[0] < y <= ys[-1]})
 
 
-def _combine(runs: Sequence[xr.Dataset]) -> xr.Dataset:
-    """One Dataset for the charts: several runs stacked along draw, labelled by scenario."""
+def _combine(runs: Sequence[xr.Dataset], labels: Sequence[str]) -> xr.Dataset:
+    """One Dataset for the charts: several runs stacked along draw, each draw's ``scenario``
+    its run's label."""
     if len(runs) == 1:
         return runs[0]
     parts = []
-    for i, ds in enumerate(runs):
+    for label, ds in zip(labels, runs):
         keep = [v for v in ds.data_vars if ds[v].dims == ("draw", "year")]
-        part = ds[keep]
-        if "scenario" not in part.coords or len(np.unique(part["scenario"].values)) == 1:
-            part = part.assign_coords(scenario=("draw", np.full(part.sizes["draw"], f"{ds.attrs.get('scenario', 'run')} #{i + 1}")))
-        parts.append(part)
+        parts.append(ds[keep].assign_coords(scenario=("draw", np.full(ds.sizes["draw"], label))))
     return xr.concat(parts, dim="draw", combine_attrs="drop_conflicts", join="inner")
 
 
-def render_html(runs: Sequence[xr.Dataset], event: str = DEFAULT_EVENT, target_year: int = 2030,
-                hindcast: tuple | None = None, quarterly=None, thresholds: dict[str, float] | None = None) -> str:
-    """The report as HTML (charts inline as SVG)."""
-    import jinja2
+def _by_scenario_frame(runs: Sequence[xr.Dataset], labels: Sequence[str], years: Sequence[int]):
+    """Medians of the key margins by run and by scenario within it (a mixture's members, then
+    ``pooled``), with Monte Carlo errors: run, scenario, draws, variable, year, units, P50, P50 se."""
+    import pandas as pd
 
+    from .export import unit_name
+
+    rows = []
+    for label, ds in zip(labels, runs):
+        w = ds["weight"].values if "weight" in ds else None
+        names = list(dict.fromkeys(str(n) for n in ds["scenario"].values)) if "scenario" in ds.coords else []
+        groups = [(n, np.flatnonzero(ds["scenario"].values == n)) for n in names] if len(names) > 1 else []
+        groups.append(("pooled" if groups else str(ds.attrs.get("scenario", label)), np.arange(ds.sizes["draw"])))
+        for name, idx in groups:
+            for var in KEY_MARGINS:
+                for y in years:
+                    x = ds[var].sel(year=y).values[idx]
+                    e = metrics.quantile(x, 0.5, None if w is None else w[idx])
+                    rows.append((label, name, len(idx), var, int(y), unit_name(ds[var].attrs.get("units", "")), e.value, e.se))
+    return pd.DataFrame(rows, columns=["run", "scenario", "draws", "variable", "year", "units", "P50", "P50 se"])
+
+
+def _assumption_frame(runs: Sequence[xr.Dataset], labels: Sequence[str]):
+    """Every parameter of every run's stored scenario: run, scenario, parameter, distribution
+    (as resolved), source, rationale."""
+    import pandas as pd
+
+    rows = [(label, name, p, d.get("resolved", ""), d.get("source", ""), d.get("note", ""))
+            for label, ds in zip(labels, runs) for name, canon in json.loads(ds.attrs.get("scenarios_json", "{}")).items()
+            for p, d in canon.get("parameters", {}).items()]
+    return pd.DataFrame(rows, columns=["run", "scenario", "parameter", "distribution", "source", "rationale"])
+
+
+def _waterfall(runs: Sequence[xr.Dataset], labels: Sequence[str], target_year: int, draws: int):
+    """(steps, base label, variant label) of what moved the median between two runs whose
+    scenarios differ by overrides (:mod:`risk.attribution`), else None."""
+    from .attribution import median_waterfall, override_pair
+
+    if len(runs) != 2 or draws <= 0:
+        return None
+    pair = override_pair(runs[0], runs[1])
+    if pair is None:
+        return None
+    base_ds, (base, variant) = (runs[1], labels[::-1]) if pair.flipped else (runs[0], labels)
+    steps = median_waterfall(pair, target_year, draws=draws, seed=int(base_ds.attrs.get("seed", 0)),
+                             sampling=base_ds.attrs.get("sampling"))
+    return None if steps.empty else (steps, base, variant)
+
+
+def _context(runs: Sequence[xr.Dataset], labels: Sequence[str] | None, event: str, target_year: int, hindcast, quarterly,
+             thresholds: dict[str, float] | None, waterfall_draws: int) -> tuple[dict, dict, dict]:
+    """What the report shows: the template's context, and its numbers as named tables with
+    their units (for the workbook)."""
+    from .export import FRACTION, ROW, unit_name
     from .sensitivity import rank_correlations
     from .stress import reverse_stress
 
+    import pandas as pd
+
+    labels = run_labels(runs, labels)
+    several = len(runs) > 1
     first = runs[0]
-    combined = _combine(runs)
+    combined = _combine(runs, labels)
     years = _years(first)
     target_year = target_year if target_year in first["year"].values else int(first["year"].values[-1])
     meta = []
-    for i, ds in enumerate(runs):
-        tag = f" (run {i + 1})" if len(runs) > 1 else ""
+    for label, ds in zip(labels, runs):
+        tag = f" ({label})" if several else ""
         weights = json.loads(ds.attrs.get("scenario_weights", "{}"))
         scen = ", ".join(f"{k} {v:.0%}" for k, v in weights.items()) if len(weights) > 1 else ds.attrs.get("scenario", "")
         meta += [(f"scenarios{tag}", scen),
@@ -107,23 +235,71 @@ def render_html(runs: Sequence[xr.Dataset], event: str = DEFAULT_EVENT, target_y
         if "observations" in ds.attrs:
             meta.append((f"updated on{tag}", "; ".join(json.loads(ds.attrs["observations"]))))
     meta.append(("report", f"{_dt.datetime.now(_dt.timezone.utc).isoformat(timespec='seconds')}, risk {__version__}"))
-    summaries = [{"name": f"{ds.attrs.get('scenario', 'run')} ({ds.sizes['draw']:,} draws)", "rows": summary_rows(ds, years, thresholds),
-                  "prob_header": "P(below threshold)"} for ds in runs]
+    frames = [summary_frame(ds, years, thresholds) for ds in runs]
+    summaries = [{"name": (f"{label}: " if several and label != ds.attrs.get("scenario") else "")
+                          + f"{ds.attrs.get('scenario', 'run')} ({ds.sizes['draw']:,} draws)",
+                  "rows": _summary_text(ds, f), "prob_header": "P(below threshold)"} for label, ds, f in zip(labels, runs, frames)]
+    tables = {"summary": pd.concat([f.assign(run=label)[["run", *f.columns]] for label, f in zip(labels, frames)], ignore_index=True)}
+    units = {"summary": {**dict.fromkeys(("P5", "P5 se", "P50", "P50 se", "P95", "P95 se", "threshold"), ROW),
+                         **dict.fromkeys(("P(below threshold)", "P(below threshold) se"), FRACTION)}}
+    tables["by scenario"] = _by_scenario_frame(runs, labels, years)
+    units["by scenario"] = {"P50": ROW, "P50 se": ROW}
 
+    differences = None
+    if several:
+        diff = difference_frame(runs, labels, years, thresholds)
+        tables["differences"], units["differences"] = diff, {c: ROW for c in diff.columns[4:]}
+        later = labels[1:]
+        differences = {
+            "title": f"{', '.join(later)} against {labels[0]}",
+            "headers": [f"{n} − {labels[0]}" for n in later],
+            "rows": [{"variable": first[r["variable"]].attrs.get("long_name", r["variable"]), "year": r["year"],
+                      "statistic": "P50" if r["statistic"] == "P50" else f"P(< {float(r['statistic'][4:-1]):.0%})",
+                      "cells": [numbers.difference(r[f"{n} - {labels[0]}"], r[f"{n} - {labels[0]} se"], r["units"] == FRACTION)
+                                for n in later]} for r in diff.to_dict("records")],
+        }
+
+    names = labels if several else (list(dict.fromkeys(str(n) for n in first["scenario"].values)) if "scenario" in first.coords else [])
+    colors = plots.palette(names)
     by_scen = "scenario" in combined.coords and len(np.unique(combined["scenario"].values)) > 1
+    fan_note = (" by run, each in its colour: median and 5-95% band" if several else
+                " (dashed: median by scenario)" if by_scen else "")
     figures = [
-        {"id": "fan", "svg": plots.to_svg(plots.fan_chart(combined, KEY_MARGINS, by_scenario=by_scen)),
-         "caption": "Fan charts: median, 25-75% and 5-95% bands by year" + (" (dashed: median by scenario)" if by_scen else "") + "."},
-        {"id": "distribution", "svg": plots.to_svg(plots.distribution(combined, KEY_MARGINS, target_year)),
-         "caption": f"Distributions in {target_year}" + (" by scenario." if by_scen else ".")},
-        {"id": "joint", "svg": plots.to_svg(plots.joint(combined, "nvda_gross_margin", "aws_margin_uplift_bp", target_year)),
-         "caption": f"NVIDIA's gross margin and AWS's operating-margin uplift from own silicon in {target_year} (dashed: medians)."},
+        {"id": "fan", "svg": plots.to_svg(plots.fan_chart(combined, KEY_MARGINS, by_scenario=by_scen, colors=colors, pooled=not several)),
+         "caption": ("Fan charts" + fan_note + "." if several else
+                     "Fan charts: median, 25-75% and 5-95% bands by year" + fan_note + ".")},
+        {"id": "distribution", "svg": plots.to_svg(plots.distribution(combined, KEY_MARGINS, target_year, colors=colors)),
+         "caption": f"Distributions in {target_year}" + (" by run." if several else " by scenario." if by_scen else ".")},
     ]
+    thresholds_all = {**DEFAULT_THRESHOLDS, **(thresholds or {})}
+    if several:
+        figures.append({"id": "cdf", "svg": plots.to_svg(plots.cdf_chart(dict(zip(labels, runs)), KEY_MARGINS, target_year, colors,
+                                                                          thresholds_all)),
+                        "caption": f"Cumulative distributions in {target_year}, one curve per run: the height at a margin is the "
+                                   "probability of a margin below it (dotted: the thresholds of the summary)."})
+    wf = _waterfall(runs, labels, target_year, waterfall_draws)
+    if wf is not None:
+        steps, base, variant = wf
+        tables["waterfall"], units["waterfall"] = steps, {"median": ROW, "change": ROW}
+        n = steps["step"].nunique() - 3
+        figures.append({"id": "waterfall", "svg": plots.to_svg(plots.waterfall_chart(
+            steps, base, variant, colors, {v: first[v].attrs.get("long_name", v) for v in KEY_MARGINS})),
+            "caption": f"What moved the median from {base} to {variant} in {target_year}: each of the {n} differing "
+                       f"parameter{'s' if n != 1 else ''} switched on alone in {base}'s scenario, then the interactions, "
+                       f"up to all of them together ({variant}); small runs of {waterfall_draws:,} draws on one seed "
+                       "(common random numbers)."})
+    figures.append({"id": "joint", "svg": plots.to_svg(plots.joint(combined, "nvda_gross_margin", "aws_margin_uplift_bp", target_year)),
+                    "caption": f"NVIDIA's gross margin and AWS's operating-margin uplift from own silicon in {target_year} "
+                               f"(dashed: medians{', all runs pooled' if several else ''})."})
+    sens = []
     for var, fid in (("nvda_gross_margin", "sensitivity-nvda"), ("aws_operating_margin", "sensitivity-aws")):
         prcc = rank_correlations(first, var, "prcc")[target_year]
+        sens.append(pd.DataFrame({"output": var, "year": target_year, "parameter": prcc.index, "partial rank correlation": prcc.to_numpy()}))
         figures.append({"id": fid, "svg": plots.to_svg(plots.tornado_chart(
             prcc, f"Drivers of {first[var].attrs['long_name']}, {target_year}", "partial rank correlation")),
-            "caption": f"Sensitivity of {first[var].attrs['long_name']} in {target_year}: partial rank correlation with each uncertain assumption."})
+            "caption": f"Sensitivity of {first[var].attrs['long_name']} in {target_year}: partial rank correlation with each uncertain "
+                       f"assumption{f' ({labels[0]})' if several else ''}."})
+    tables["sensitivity"] = pd.concat(sens, ignore_index=True)
 
     r = reverse_stress(first, event)
     stress = {
@@ -144,6 +320,7 @@ def render_html(runs: Sequence[xr.Dataset], event: str = DEFAULT_EVENT, target_y
             rows = [(p, d.get("resolved", ""), d.get("source", ""), d.get("note", "")) for p, d in params.items()
                     if d.get("resolved") != reference[1].get(p, {}).get("resolved")]
             assumptions.append({"name": f"{name}: what differs from {reference[0]}", "rows": rows})
+    tables["assumptions"] = _assumption_frame(runs, labels)
     hc = None
     if hindcast is not None:
         table, hds = hindcast
@@ -159,40 +336,72 @@ def render_html(runs: Sequence[xr.Dataset], event: str = DEFAULT_EVENT, target_y
         "pricing power and gross margin, compute supply and demand, NVIDIA's revenue and margins, and AWS's capex, own silicon, "
         "depreciation and operating margin against an all-GPU counterfactual. The base year reproduces the reported 2025 figures.",
         "Monte Carlo errors: quantiles from order statistics, probabilities binomial, means sd/sqrt(n); weighted runs (updated on "
-        "reported figures) use the effective sample size. Sensitivity: partial rank correlation of each assumption with the output. "
+        "reported figures) use the effective sample size; a difference of two independent runs has the error sqrt(se_a² + se_b²). "
+        "Sensitivity: partial rank correlation of each assumption with the output. "
         "Reverse stress: the event's probability, the assumptions' shifts inside it, and a PRIM box of the ranges that concentrate it.",
         "NVIDIA's fiscal year FY(Y+1) is shown as calendar year Y. Money in USD billions; margins in percent.",
     ]
     weighted = any("weight" in ds for ds in runs)
     reported = None
     if quarterly is not None:
-        from .reported import current_year
+        from .reported import beside_model, current_year
 
         year = current_year(quarterly)
-        if year in runs[0]["year"].values and year > int(runs[0]["year"].values[0]):
-            reported = {"year": year, "rows": reported_rows(runs[0], quarterly, year),
+        if year in first["year"].values and year > int(first["year"].values[0]):
+            reported = {"year": year, "rows": reported_rows(first, quarterly, year),
                         "latest": f"{quarterly['published'].max():%d %B %Y}"}
+            rep = beside_model(first, quarterly, year).reset_index().rename(columns={"output": "variable"})
+            rep.insert(1, "units", [unit_name(first[v].attrs.get("units", "")) for v in rep["variable"]])
+            tables["reported vs model"] = rep
+            units["reported vs model"] = {**dict.fromkeys(("so far", "flat", "growing", "P10", "P50", "P90"), ROW),
+                                          "rank flat": FRACTION, "rank growing": FRACTION}
+    title = "AI accelerators: NVIDIA and AWS margin outlook" if not several else "AI accelerators: NVIDIA and AWS margins compared"
+    context = dict(title=title, meta=meta, summaries=summaries, differences=differences, figures=figures, stress=stress,
+                   assumptions=assumptions, hindcast=hc, methods=methods,
+                   weighted_note="Weighted by the run's update on reported figures." if weighted else "", reported=reported)
+    return context, tables, units
+
+
+def _render(context: dict) -> str:
+    import jinja2
+
     env = jinja2.Environment(loader=jinja2.PackageLoader("risk", "templates"), autoescape=jinja2.select_autoescape(["html", "j2"]))
-    title = "AI accelerators: NVIDIA and AWS margin outlook" if len(runs) == 1 else "AI accelerators: NVIDIA and AWS margins compared"
-    return env.get_template("report.html.j2").render(
-        title=title, meta=meta, summaries=summaries, figures=figures, stress=stress, assumptions=assumptions, hindcast=hc,
-        methods=methods, weighted_note="Weighted by the run's update on reported figures." if weighted else "",
-        reported=reported,
-    )
+    return env.get_template("report.html.j2").render(**context)
+
+
+def render_html(runs: Sequence[xr.Dataset], event: str = DEFAULT_EVENT, target_year: int = 2030,
+                hindcast: tuple | None = None, quarterly=None, thresholds: dict[str, float] | None = None,
+                labels: Sequence[str] | None = None, waterfall_draws: int = WATERFALL_DRAWS) -> str:
+    """The report as HTML (charts inline as SVG).
+
+    ``labels`` name the runs (:func:`run_labels`). With several runs the report compares them:
+    a table of differences from the first run, one colour per run in every chart
+    (:func:`risk.plots.palette`), overlaid cumulative distributions and, for two runs whose
+    scenarios differ by overrides, a waterfall of what moved the median (small runs of
+    ``waterfall_draws``; 0 leaves it out).
+    """
+    return _render(_context(runs, labels, event, target_year, hindcast, quarterly, thresholds, waterfall_draws)[0])
 
 
 def build_report(runs: Sequence[xr.Dataset], out: str | Path, event: str = DEFAULT_EVENT, target_year: int = 2030,
-                 hindcast: tuple | None = None, quarterly=None, thresholds: dict[str, float] | None = None) -> Path:
-    """Write the report to ``out`` (.pdf with WeasyPrint, or .html), atomically.
+                 hindcast: tuple | None = None, quarterly=None, thresholds: dict[str, float] | None = None,
+                 labels: Sequence[str] | None = None, workbook: bool = True, waterfall_draws: int = WATERFALL_DRAWS) -> Path:
+    """Write the report to ``out`` (.pdf with WeasyPrint, or .html), atomically, and with
+    ``workbook`` its numbers to an Excel workbook beside it (same name, ``.xlsx``).
 
     ``quarterly`` (from :func:`risk.data.read_quarterly`), if given, puts the current year's
-    reported quarters beside the first run's distribution on the first page.
+    reported quarters beside the first run's distribution on the first page. ``labels`` name
+    the runs (:func:`render_html`). The workbook's sheets: summary, by scenario, differences
+    (several runs), waterfall (when there is one), sensitivity, assumptions, and reported vs
+    model (with ``quarterly``); values are numbers, with percent and USD bn formats.
     """
+    from .export import write_workbook
+
     out = Path(out)
     if out.suffix.lower() not in (".pdf", ".html"):
         raise ValueError(f"report file must end in .pdf or .html, got {out.name!r}")
-    html = render_html(runs, event=event, target_year=target_year, hindcast=hindcast, quarterly=quarterly,
-                       thresholds=thresholds)
+    context, tables, units = _context(runs, labels, event, target_year, hindcast, quarterly, thresholds, waterfall_draws)
+    html = _render(context)
     with atomic_path(out) as tmp:
         if out.suffix.lower() == ".html":
             tmp.write_text(html, encoding="utf-8")
@@ -207,4 +416,6 @@ def build_report(runs: Sequence[xr.Dataset], out: str | Path, event: str = DEFAU
                 logging.getLogger("weasyprint").setLevel(logging.ERROR)
                 logging.getLogger("fontTools").setLevel(logging.ERROR)
                 weasyprint.HTML(string=html).write_pdf(tmp)
+    if workbook:
+        write_workbook(tables, out.with_suffix(".xlsx"), units)
     return out
