@@ -789,7 +789,8 @@ def reverse_stress_cmd(
 @app.command("update")
 def update_cmd(
     run_file: Path = typer.Argument(..., help="A saved run (.nc file or .zarr folder)."),
-    observe: list[str] = typer.Option(..., "--observe", help="VARIABLE[YEAR] = VALUE +- SD, repeatable; e.g. 'nvda_gross_margin[2026] = 0.72 +- 0.01'."),
+    observe: list[str] = typer.Option(..., "--observe", help="VARIABLE[YEAR] = VALUE +- SD, repeatable; e.g. 'nvda_gross_margin[2026] = 0.72 +- 0.01'; "
+                                                           "a quarter (a run made with --quarterly): 'nvda_revenue[2026Q3] = 108 +- 2%' (guidance)."),
     out_file: Path = typer.Option(..., "--out", "-o", help="Write the updated run here."),
     min_ess: float = typer.Option(100, "--min-ess", help="Refuse below this effective sample size (and below 1 % of the draws)."),
     resample: bool = typer.Option(False, "--resample", help="Resample the draws to equal weights."),
@@ -817,15 +818,15 @@ def update_cmd(
               "refused above 0.7)" + (", resampled to equal weights" if resample else ""), highlight=False)
     table = _table(title="what the observations taught: parameters before and after", title_justify="left")
     for col in ("parameter", "prior median", "posterior median", "prior sd", "posterior sd", "shift (prior sd)"):
-        table.add_column(col, justify="left" if col == "parameter" else "right")
+        table.add_column(col, justify="left" if col == "parameter" else "right", no_wrap=col == "parameter")
     for name, r in u.shifts.head(top).iterrows():
         table.add_row(name, f"{r['prior median']:.4g}", f"{r['posterior median']:.4g}", f"{r['prior sd']:.3g}",
                       f"{r['posterior sd']:.3g}", f"{r['shift (prior sd)']:+.2f}")
     out.print(table)
     before, after = quantile_table(ds), quantile_table(u.run)
     table = _table(title="key margins before -> after", title_justify="left")
-    for col in ("variable", "year", "P5", "P50", "P95"):
-        table.add_column(col, justify="left" if col == "variable" else "right")
+    for col in ("variable", "quarter" if "quarter" in ds.dims else "year", "P5", "P50", "P95"):
+        table.add_column(col, justify="left" if col == "variable" else "right", no_wrap=col == "variable")
     for (var, year), row in after.iterrows():
         b = before.loc[(var, year)]
         table.add_row(var, str(year), *(f"{b[c]:.1%} -> {row[c]:.1%}" for c in ("P5", "P50", "P95")))

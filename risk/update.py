@@ -39,7 +39,7 @@ from .sampling import generator
 
 __all__ = ["Observation", "parse_observation", "update", "Update", "UpdateError", "pareto_smoothed_weights"]
 
-_OBS = re.compile(r"\s*([A-Za-z_][\w.]*)\s*\[\s*(\d{4})\s*\]\s*=\s*(-?\d+(?:\.\d+)?(?:e-?\d+)?)\s*(%?)\s*(?:\+-|±|\+/-)\s*(\d+(?:\.\d+)?(?:e-?\d+)?)\s*(%?)\s*")
+_OBS = re.compile(r"\s*([A-Za-z_][\w.]*)\s*\[\s*(\d{4}(?:Q[1-4])?)\s*\]\s*=\s*(-?\d+(?:\.\d+)?(?:e-?\d+)?)\s*(%?)\s*(?:\+-|±|\+/-)\s*(\d+(?:\.\d+)?(?:e-?\d+)?)\s*(%?)\s*")
 
 
 class UpdateError(ValueError):
@@ -48,10 +48,11 @@ class UpdateError(ValueError):
 
 @dataclass(frozen=True)
 class Observation:
-    """A reported value of an output in a year, with its standard error (units of the output)."""
+    """A reported value of an output in a year (``2026``) or a quarter (``"2026Q3"``: a reported
+    quarter, or guidance for the next one), with its standard error (units of the output)."""
 
     variable: str
-    year: int
+    year: int | str
     value: float
     sd: float
 
@@ -62,6 +63,11 @@ class Observation:
 def parse_observation(text: str, ds: xr.Dataset | None = None) -> Observation:
     """Parse ``'nvda_gross_margin[2026] = 0.72 +- 0.01'`` (also ``±``; ``72% +- 1%``).
 
+    A quarter instead of a year, ``'nvda_revenue[2026Q3] = 108 +- 2%'``, observes a run made by
+    quarter (``risk run --quarterly``): NVIDIA's guidance for the next quarter is such an
+    observation. For a money output a standard error in percent is relative to the value
+    (2% of 108); for a share it is in points (``72% +- 1%`` is 0.72 +- 0.01).
+
     Raises
     ------
     ScenarioError
@@ -71,16 +77,40 @@ def parse_observation(text: str, ds: xr.Dataset | None = None) -> Observation:
     if not m:
         raise ScenarioError("--observe", [Problem("--observe", "expected VARIABLE[YEAR] = VALUE +- SD, for example "
                                                               "'nvda_gross_margin[2026] = 0.72 +- 0.01'", text, True)])
-    var, year = m.group(1), int(m.group(2))
+    var, period = m.group(1), m.group(2)
+    year = int(period) if len(period) == 4 else period
     value = float(m.group(3)) / (100 if m.group(4) else 1)
     sd = float(m.group(5)) / (100 if m.group(6) else 1)
+    money = ds is not None and var in ds and ds[var].attrs.get("units") == "USD bn"
+    if m.group(6) and money:
+        sd = abs(value) * sd  # a percent of a money value is relative
     if not sd > 0:
         raise ScenarioError("--observe", [Problem("--observe", "the standard error must be > 0", text, True)])
-    if ds is not None:
+    if ds is not None and isinstance(year, str):
+        _check_quarter(var, year, ds, text)
+    elif ds is not None:
         from .stress import parse_event
 
         parse_event(f"{var}[{year}] < 0", ds)  # same checks and wording for the variable and year
     return Observation(var, year, value, sd)
+
+
+def _check_quarter(var: str, quarter: str, ds: xr.Dataset, text: str) -> None:
+    """A quarter's observation needs that output by quarter, a quarter the run simulates."""
+    from .scenario import suggest
+
+    if var not in ds:
+        raise ScenarioError("--observe", [Problem("--observe", f"unknown output '{var}'{suggest(var, list(ds.data_vars))}",
+                                                  text, True)])
+    if "quarter" not in ds[var].dims:
+        raise ScenarioError("--observe", [Problem(
+            "--observe", f"{quarter} is a quarter, and this run is by year: make the run by quarter "
+                         "(risk run SCENARIO --quarterly --out RUN.nc), or observe a whole year", text, True)])
+    simulated = [str(q) for q, rep in zip(ds["quarter"].values, ds["reported"].values) if not rep]
+    if quarter not in simulated:
+        raise ScenarioError("--observe", [Problem(
+            "--observe", f"{quarter} is not a simulated quarter of this run ({simulated[0]} to {simulated[-1]}); "
+                         "a reported quarter is data: add it to scenarios/data/quarterly.csv and rerun", text, True)])
 
 
 @dataclass
@@ -149,7 +179,8 @@ def update(ds: xr.Dataset, observations: list[Observation | str], min_ess: float
     else:
         loglik = np.zeros(n)
     for o in obs:
-        x = ds[o.variable].sel(year=o.year).values.astype(float)
+        at = {"quarter": o.year} if isinstance(o.year, str) else {"year": o.year}
+        x = ds[o.variable].sel(at).values.astype(float)
         loglik += -0.5 * ((x - o.value) / o.sd) ** 2
     w, khat = pareto_smoothed_weights(loglik)
     ess = metrics.effective_sample_size(w)

@@ -130,3 +130,24 @@ class _quiet:
 
     def __exit__(self, *exc):
         return self._cm.__exit__(*exc)
+
+
+def test_next_quarter_guidance_is_an_observation_of_a_quarterly_run(quarterly_scenario):
+    """NVIDIA's revenue guidance for the quarter after q* (+-2%, relative for money) reweights a
+    run by quarter: the weighted 2026Q3 median moves to the guidance; a run by year is refused
+    with a message that says what to do."""
+    from risk.update import parse_observation
+
+    q = risk.simulate(quarterly_scenario, draws=20_000, seed=8, quarterly=True)
+    obs = parse_observation("nvda_revenue[2026Q3] = 108 +- 2%", q)
+    assert obs.year == "2026Q3" and obs.sd == pytest.approx(2.16)
+    with _quiet():
+        u = update(q, [obs])
+    x, w = q["nvda_revenue"].sel(quarter="2026Q3").values, u.run["weight"].values
+    assert abs(metrics.quantile(x, 0.5, w).value - 108) < abs(metrics.quantile(x, 0.5).value - 108)
+    assert abs(metrics.quantile(x, 0.5, w).value - 108) < 2.16
+    y = risk.simulate(quarterly_scenario, draws=500, seed=8)
+    with pytest.raises(risk.ScenarioError, match=r"2026Q3 is a quarter, and this run is by year: make the run by quarter"):
+        parse_observation("nvda_revenue[2026Q3] = 108 +- 2%", y)
+    with pytest.raises(risk.ScenarioError, match=r"2026Q1 is not a simulated quarter of this run \(2026Q3 to 2032Q4\)"):
+        parse_observation("nvda_revenue[2026Q1] = 81 +- 2%", q)
