@@ -946,6 +946,9 @@ def report(
                                    "on the first page (skipped if the file is missing)."),
     label: Optional[list[str]] = typer.Option(None, "--label", help="Name of each run, in order, one per run "
                                                                      "(default: its scenario, numbered if two share one)."),
+    backtest_points: Optional[Path] = typer.Option(Path("docs/backtest.csv"), "--backtest",
+                                                   help="Scored points of `risk backtest` for the appendix "
+                                                        "(skipped if the file is missing)."),
 ):
     """Write the PDF (or HTML) report of one or more runs, and its numbers to an .xlsx workbook beside it.
 
@@ -979,9 +982,22 @@ def report(
             quarterly = read_quarterly(data)
         except DataError as e:
             _fail(e)
+    bt = None
+    if backtest_points is not None and backtest_points.is_file():
+        import pandas as pd
+
+        try:
+            bt = pd.read_csv(backtest_points)
+        except (OSError, ValueError, pd.errors.ParserError) as e:
+            _fail(OptionError("--backtest", str(backtest_points), f"cannot be read as the CSV `risk backtest` writes: {e}"))
+        missing = {"series", "origin", "pit", "in50", "in90", "crps", "crps_flat", "crps_trend", "actual", "kind",
+                   "horizon"} - set(bt.columns)
+        if missing:
+            _fail(OptionError("--backtest", str(backtest_points),
+                              f"lacks the column(s) {', '.join(sorted(missing))} that `risk backtest --out` writes"))
     try:
         build_report(loaded, out_file, event=event, target_year=year, hindcast=hc, quarterly=quarterly,
-                     thresholds=thresholds, labels=label or None)
+                     thresholds=thresholds, labels=label or None, backtest=bt)
     except ScenarioError as e:
         _fail(e)
     except ValueError as e:

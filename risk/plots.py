@@ -311,6 +311,24 @@ def joint(ds: xr.Dataset, x: str, y: str, year: int):
     return fig
 
 
+def pit_histogram(pit: np.ndarray, bins: int = 10, title: str = "backtest PIT"):
+    """Histogram of PIT values (the share of draws at or below each actual) in ``bins`` equal bins
+    of [0, 1], with the flat line a calibrated forecast would give. [count]"""
+    counts, edges = np.histogram(np.asarray(pit, dtype=float), bins=bins, range=(0.0, 1.0))
+    fig = _figure(figsize=(5.0, 2.4))
+    ax = fig.subplots()
+    ax.bar(edges[:-1], counts, width=1.0 / bins, align="edge", color="#4C72B0", edgecolor="white")
+    ax.axhline(len(pit) / bins, color="#C44E52", lw=0.8, ls="--", label="calibrated")
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("PIT: share of draws at or below the reported figure", fontsize=7)
+    ax.set_ylabel("scored points", fontsize=7)
+    ax.tick_params(labelsize=6.5)
+    ax.set_title(title, fontsize=8)
+    ax.legend(fontsize=6.5, frameon=False)
+    fig.tight_layout()
+    return fig
+
+
 def to_svg(fig) -> str:
     """The figure as an SVG string."""
     buf = io.StringIO()

@@ -207,7 +207,23 @@ def _waterfall(runs: Sequence[xr.Dataset], labels: Sequence[str], target_year: i
     return None if steps.empty else (steps, base, variant)
 
 
+def _backtest_appendix(points) -> dict:
+    """Appendix C: coverage and CRPS skill by series over all horizons, and the PIT histogram."""
+    from .backtest import summary
+
+    s = summary(points)
+    rows = [(series, int(r["points"]), f"{r['cover50']:.0%}", f"{r['cover90']:.0%}", f"{r['crps_rel']:.1%}",
+             f"{r['skill_flat']:+.2f}", f"{r['skill_trend']:+.2f}") for (series, bucket), r in s.iterrows() if bucket == "all"]
+    note = (f"The model run from {points['origin'].nunique()} quarter-end origins ({points['origin'].min()} to "
+            f"{points['origin'].max()}) with the data known at each, one scenario written with the knowledge of the end of "
+            f"2022, scored on {len(points)} later reported quarters and years (docs/backtest.md). Coverage: actuals inside "
+            "the 50% and 90% intervals; skill: 1 - CRPS / error of a naive forecast (flat run-rate, trailing growth).")
+    svg = plots.to_svg(plots.pit_histogram(points["pit"].to_numpy()))
+    return {"note": note, "rows": rows, "svg": svg, "table": s.reset_index()}
+
+
 def _context(runs: Sequence[xr.Dataset], labels: Sequence[str] | None, event: str, target_year: int, hindcast, quarterly,
+             backtest,
              thresholds: dict[str, float] | None, waterfall_draws: int) -> tuple[dict, dict, dict]:
     """What the report shows: the template's context, and its numbers as named tables with
     their units (for the workbook)."""
@@ -329,6 +345,11 @@ def _context(runs: Sequence[xr.Dataset], labels: Sequence[str] | None, event: st
               "rows": [(s, y, f"{t['actual']:.3f}", f"{t['P5']:.3f}", f"{t['P50']:.3f}", f"{t['P95']:.3f}", f"{t['percentile rank']:.0%}",
                         "yes" if t["in 90%"] else "no", f"{t['CRPS']:.3f}") for (s, y), t in table.iterrows()],
               "summary": f"{table['in 50%'].mean():.0%} of actuals inside the 50% intervals and {table['in 90%'].mean():.0%} inside the 90% intervals."}
+    bt = None
+    if backtest is not None and len(backtest):
+        bt = _backtest_appendix(backtest)
+        tables["backtest"] = bt.pop("table")
+        units["backtest"] = {c: FRACTION for c in ("cover50", "cover90", "crps_rel")}
     methods = [
         "Each run samples every uncertain assumption from its distribution (Latin hypercube, scrambled Sobol or plain Monte Carlo "
         "through inverse CDFs, with rank correlations through a Gaussian or t copula where a scenario sets them) and runs the six-stage "
@@ -357,7 +378,7 @@ def _context(runs: Sequence[xr.Dataset], labels: Sequence[str] | None, event: st
                                           "rank flat": FRACTION, "rank growing": FRACTION}
     title = "AI accelerators: NVIDIA and AWS margin outlook" if not several else "AI accelerators: NVIDIA and AWS margins compared"
     context = dict(title=title, meta=meta, summaries=summaries, differences=differences, figures=figures, stress=stress,
-                   assumptions=assumptions, hindcast=hc, methods=methods,
+                   assumptions=assumptions, hindcast=hc, methods=methods, backtest=bt,
                    weighted_note="Weighted by the run's update on reported figures." if weighted else "", reported=reported)
     return context, tables, units
 
@@ -371,7 +392,7 @@ def _render(context: dict) -> str:
 
 def render_html(runs: Sequence[xr.Dataset], event: str = DEFAULT_EVENT, target_year: int = 2030,
                 hindcast: tuple | None = None, quarterly=None, thresholds: dict[str, float] | None = None,
-                labels: Sequence[str] | None = None, waterfall_draws: int = WATERFALL_DRAWS) -> str:
+                labels: Sequence[str] | None = None, waterfall_draws: int = WATERFALL_DRAWS, backtest=None) -> str:
     """The report as HTML (charts inline as SVG).
 
     ``labels`` name the runs (:func:`run_labels`). With several runs the report compares them:
@@ -380,17 +401,20 @@ def render_html(runs: Sequence[xr.Dataset], event: str = DEFAULT_EVENT, target_y
     scenarios differ by overrides, a waterfall of what moved the median (small runs of
     ``waterfall_draws``; 0 leaves it out).
     """
-    return _render(_context(runs, labels, event, target_year, hindcast, quarterly, thresholds, waterfall_draws)[0])
+    return _render(_context(runs, labels, event, target_year, hindcast, quarterly, backtest, thresholds, waterfall_draws)[0])
 
 
 def build_report(runs: Sequence[xr.Dataset], out: str | Path, event: str = DEFAULT_EVENT, target_year: int = 2030,
                  hindcast: tuple | None = None, quarterly=None, thresholds: dict[str, float] | None = None,
-                 labels: Sequence[str] | None = None, workbook: bool = True, waterfall_draws: int = WATERFALL_DRAWS) -> Path:
+                 labels: Sequence[str] | None = None, workbook: bool = True, waterfall_draws: int = WATERFALL_DRAWS,
+                 backtest=None) -> Path:
     """Write the report to ``out`` (.pdf with WeasyPrint, or .html), atomically, and with
     ``workbook`` its numbers to an Excel workbook beside it (same name, ``.xlsx``).
 
     ``quarterly`` (from :func:`risk.data.read_quarterly`), if given, puts the current year's
-    reported quarters beside the first run's distribution on the first page. ``labels`` name
+    reported quarters beside the first run's distribution on the first page; ``backtest``, the
+    scored points of :func:`risk.backtest.backtest` (docs/backtest.csv), an appendix of the
+    backtest's coverage, skill and PIT histogram. ``labels`` name
     the runs (:func:`render_html`). The workbook's sheets: summary, by scenario, differences
     (several runs), waterfall (when there is one), sensitivity, assumptions, and reported vs
     model (with ``quarterly``); values are numbers, with percent and USD bn formats.
@@ -400,7 +424,7 @@ def build_report(runs: Sequence[xr.Dataset], out: str | Path, event: str = DEFAU
     out = Path(out)
     if out.suffix.lower() not in (".pdf", ".html"):
         raise ValueError(f"report file must end in .pdf or .html, got {out.name!r}")
-    context, tables, units = _context(runs, labels, event, target_year, hindcast, quarterly, thresholds, waterfall_draws)
+    context, tables, units = _context(runs, labels, event, target_year, hindcast, quarterly, backtest, thresholds, waterfall_draws)
     html = _render(context)
     with atomic_path(out) as tmp:
         if out.suffix.lower() == ".html":

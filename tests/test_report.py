@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -120,3 +121,32 @@ def test_the_first_page_sets_2026_so_far_beside_the_model(pdf, outlook):
     assert f"{t.loc['aws_operating_margin', 'flat']:.1%}" in first
     assert "guidance for the year" in first
     assert "so far: reported" not in render_html([outlook])  # only with the data
+
+
+def test_the_appendix_shows_the_backtest(outlook):
+    """Coverage and skill by series as the backtest's summary computes them, and the PIT histogram."""
+    import pandas as pd
+
+    from risk.backtest import summary
+
+    points = pd.read_csv(SCENARIOS.parent / "docs" / "backtest.csv")
+    html = render_html([outlook], backtest=points)
+    assert "Appendix C: backtest" in html and 'id="pit"' in html
+    s = summary(points).loc[("aws_revenue", "all")]
+    row = (f'<tr><td class="l">aws_revenue</td><td>{int(s["points"])}</td><td>{s["cover50"]:.0%}</td>'
+           f'<td>{s["cover90"]:.0%}</td><td>{s["crps_rel"]:.1%}</td><td>{s["skill_flat"]:+.2f}</td><td>{s["skill_trend"]:+.2f}</td></tr>')
+    assert row in html
+    counts = np.histogram(points["pit"], bins=10, range=(0, 1))[0]
+    assert counts.sum() == len(points)
+
+
+def test_a_backtest_file_that_is_not_one_is_refused(tmp_path, outlook):
+    path = tmp_path / "run.nc"
+    risk.save_run(outlook, path)
+    bad = tmp_path / "points.csv"
+    bad.write_text("a,b\n1,2\n")
+    r = CliRunner().invoke(app, ["report", str(path), "--out", str(tmp_path / "r.html"), "--backtest", str(bad),
+                                 "--hindcast", str(tmp_path / "none.yaml")])
+    assert r.exit_code == 2
+    assert "--backtest: lacks the column(s)" in " ".join(r.output.split())
+    assert not (tmp_path / "r.html").exists()
