@@ -111,8 +111,8 @@ import numpy as np
 import risk
 draws, scenario = int(sys.argv[1]), risk.load_scenario(sys.argv[2])
 uncertain = sum(not d.is_fixed for d in scenario.parameters.values())
-years = scenario.settings.horizon
-uniforms, normals = draws * (uncertain + years), draws * 4 * years   # parameters and digestion; four normal shocks
+years = scenario.steps   # projected steps: years, or quarters on the quarterly clock
+uniforms, normals = draws * (uncertain + 2 * years), draws * 4 * years   # parameters, digestion and charges; four normal shocks
 cores = os.cpu_count() or 1
 
 def fill(_):

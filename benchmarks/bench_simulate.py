@@ -11,6 +11,9 @@ Every case runs in fresh processes (benchmarks/_common.py); base scenario, 7 yea
 * ``notebook``: ``risk.simulate`` of 10^5 and 10^6 draws for each sampling method, rerun
   ``--repeat`` times in one process, as a notebook cell is (best, median, peak memory).
 * ``floor``: the run's random variates alone, numpy's fill on every core.
+* ``clock``: ``risk.simulate`` of 10^6 Monte Carlo draws of the base scenario on the quarterly
+  clock (its default: 26 quarterly steps from 2026Q2 to 2032) and on the annual clock (the
+  same file with ``clock: year``: 7 yearly steps), in fresh processes, and their ratio.
 
 With ``--against REV`` (a git revision, checked out in a temporary worktree and run with the
 same environment), the startup, shell and Monte Carlo notebook cases are measured for that
@@ -80,12 +83,24 @@ def main() -> None:
     ap.add_argument("--repeat-large", type=int, default=3)
     ap.add_argument("--draws", type=int, nargs="+", default=[100_000, 1_000_000])
     ap.add_argument("--sampling", nargs="+", default=["mc", "lhs", "sobol"])
+    ap.add_argument("--only-clock", action="store_true", help="measure only the quarterly/annual clock ratio")
     ap.add_argument("--against", metavar="REV", help="also measure this git revision (e.g. 95ced22)")
     ap.add_argument("--against-engines", nargs="+", default=["fused", "numpy"],
                     help="the older revision's --engine values; '' for a revision with one engine")
     args = ap.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="risk-bench-"))
+    if args.only_clock:
+        top = max(args.draws)
+        quarterly = simulate_case(top, "mc", args.repeat)
+        annual_file = tmp / "base_annual_clock.yaml"
+        annual_file.write_text(f"extends: {ROOT / BASE}\nname: base\nclock: year\ndata: {ROOT / 'scenarios' / 'data'}\n")
+        annual = simulate_case(top, "mc", args.repeat, scenario=str(annual_file))
+        show_notebook("quarterly clock", quarterly)
+        show_notebook("annual clock", annual)
+        print(f"ratio quarterly / annual: {quarterly['best_s'] / annual['best_s']:.2f}", flush=True)
+        write("clock", {"quarterly": quarterly, "annual": annual, "ratio": quarterly["best_s"] / annual["best_s"]})
+        return
     result: dict = {"startup": startup(ROOT, args.repeat, tmp), "shell": None, "notebook": [], "against": None}
     show_startup("this revision", result["startup"])
     result["shell"] = shell(ROOT, args.repeat_large, tmp)
@@ -101,6 +116,14 @@ def main() -> None:
     show_notebook("this revision, 1 thread", one)
     result["floor"] = floor(top)
     mc = next(r for r in result["notebook"] if r["draws"] == top and r["sampling"] == "mc")
+    annual_file = tmp / "base_annual_clock.yaml"
+    annual_file.write_text(f"extends: {ROOT / BASE}\nname: base\nclock: year\ndata: {ROOT / 'scenarios' / 'data'}\n")
+    annual = simulate_case(top, "mc", args.repeat, scenario=str(annual_file))
+    result["clock"] = {"quarterly": mc, "annual": annual, "ratio": mc["best_s"] / annual["best_s"]}
+    show_notebook("this revision, annual clock", annual)
+    print(f"clock: the quarterly model takes {result['clock']['ratio']:.2f}x the annual model's time for {top:,} draws "
+          f"({mc['best_s']:.2f} s against {annual['best_s']:.2f} s; peak {mc['peak_mb']:.0f} MB against "
+          f"{annual['peak_mb']:.0f} MB)", flush=True)
     print(f"floor: the random variates of {top:,} draws take {result['floor']['floor_s']:.2f} s on all cores; "
           f"the run is {mc['best_s'] / result['floor']['floor_s']:.1f}x that", flush=True)
 

@@ -24,14 +24,34 @@ from ..glossary import Calibrated, Outputs
 from . import adoption, aws, capex, compute, nvidia, pricing
 from .clock import Step, step_probability, step_rate
 
-__all__ = ["Constants", "State", "Vintages", "vintages", "base_year", "year", "check_feasible"]
+__all__ = ["Constants", "State", "StepRates", "Vintages", "step_rates", "vintages", "base_year", "year", "check_feasible"]
 
 #: Values fixed in the base year: calibrated per draw (n0, y0, ω_c), computed once per draw,
 #: or the same for every draw (k0, premium0: floats).
 Constants = namedtuple("Constants", [
     "k0", "premium0", "premium_core", "share0", "n0", "y0", "R_core0", "w_core", "anchor_inf", "anchor_tr",
-    "step_g", "step_D",
+    "step_g", "step_D", "rates",
 ], module=__name__)
+
+#: The parameters' annual rates converted to the step once (:func:`step_rates`), by the
+#: factor of :class:`State` they compound, and the step's capex bounds and charge probability.
+StepRates = namedtuple("StepRates", [
+    "f_vk", "f_moat", "f_h", "f_O", "f_o", "f_d", "f_core", "f_eff", "alpha_first", "alpha_after", "capex_floor",
+    "capex_cap", "charge",
+], module=__name__)
+
+
+def step_rates(p, dt: float) -> StepRates:
+    """Every constant annual rate of ``p`` as the rate of a step of ``dt`` years (:mod:`risk.model.clock`)."""
+    return StepRates(
+        f_vk=step_rate(p.capex_intensity_drift, dt), f_moat=step_rate(-p.pricing_moat_decay, dt),
+        f_h=step_rate(p.compute_hardware_progress, dt), f_O=step_rate(p.nvidia_opex_growth, dt),
+        f_o=step_rate(p.nvidia_other_growth, dt), f_d=step_rate(-p.aws_rental_decline, dt),
+        f_core=step_rate(p.aws_core_growth, dt), f_eff=step_rate(-p.aws_cost_efficiency, dt),
+        alpha_first=step_rate(p.aws_amazon_capex_share_change, dt), alpha_after=step_rate(p.aws_amazon_capex_share_drift, dt),
+        capex_floor=-step_rate(-p.capex_max_cut, dt), capex_cap=step_rate(p.capex_power_cap, dt),
+        charge=step_probability(p.nvidia_charge_probability, dt),
+    )
 
 #: What a year hands to the next: capex, digestion regime, utilization, unit cost, demand by
 #: segment, the fades of first-year growth, the running products (1 + g)^t and Amazon's share
@@ -105,7 +125,8 @@ def base_year(p, b: BaseData, horizon: int):
     share0 = adoption.aggregate_share(phi0, p.asic_adoption_inference_start, p.asic_adoption_training_start)
     premium0 = pricing.premium_base(b.nvda_underlying_gross_margin)
     c0 = compute.blended_cost(share0, 1.0, rho)
-    step_h = 1.0 / (1.0 + step_rate(h, dt))
+    rates = step_rates(p, dt)
+    step_h = 1.0 / (1.0 + rates.f_h)
     back = 1.0  # (1 + h)^(y - Y0), from the anchor back
     for k in range(col0 + 1):
         v.N[col0 - k] = b.market[col0 - k] * back / c0
@@ -146,7 +167,7 @@ def base_year(p, b: BaseData, horizon: int):
                                            p.asic_adoption_inference_steepness),
         anchor_tr=adoption.s_curve_anchor(b.anchor_time, p.asic_adoption_training_midpoint,
                                           p.asic_adoption_training_steepness),
-        step_g=capex.fade(1 + dt, p.capex_fade_years), step_D=capex.fade(1 + dt, p.demand_fade_years),
+        step_g=capex.fade(1 + dt, p.capex_fade_years), step_D=capex.fade(1 + dt, p.demand_fade_years), rates=rates,
     )
     state = State(C=C0, R=b.digestion, u=u, kappa=1.0, log_kappa=0.0, D_inf=D_inf, D_tr=D_tr, fade_g=1.0, fade_D=1.0,
                   f_vk=1.0, f_moat=1.0, f_h=1.0, f_O=1.0, f_o=1.0, f_d=1.0, f_core=1.0, f_eff=1.0,
@@ -206,18 +227,16 @@ def year(p, b: BaseData, c, s, v: Vintages, e, st: Step, horizon: int):
     col, acol = b.market.shape[0] - 1 + st.k, b.aws_capex.shape[0] - 1 + st.k
     rho = p.compute_asic_cost_advantage
 
-    def grown(previous, rate):  # one more step of compound growth at an annual rate
-        return nvidia.compound(previous, step_rate(rate, dt))
-
-    f_vk = grown(s.f_vk, p.capex_intensity_drift)
-    f_moat = grown(s.f_moat, -p.pricing_moat_decay)
-    f_h = grown(s.f_h, p.compute_hardware_progress)
-    f_O = grown(s.f_O, p.nvidia_opex_growth)
-    f_o = grown(s.f_o, p.nvidia_other_growth)
-    f_d = grown(s.f_d, -p.aws_rental_decline)
-    f_core = grown(s.f_core, p.aws_core_growth)
-    f_eff = grown(s.f_eff, -p.aws_cost_efficiency)
-    alpha = grown(s.alpha, p.aws_amazon_capex_share_change if t <= 1 else p.aws_amazon_capex_share_drift)
+    r = c.rates  # the annual rates as rates of the step
+    f_vk = nvidia.compound(s.f_vk, r.f_vk)
+    f_moat = nvidia.compound(s.f_moat, r.f_moat)
+    f_h = nvidia.compound(s.f_h, r.f_h)
+    f_O = nvidia.compound(s.f_O, r.f_O)
+    f_o = nvidia.compound(s.f_o, r.f_o)
+    f_d = nvidia.compound(s.f_d, r.f_d)
+    f_core = nvidia.compound(s.f_core, r.f_core)
+    f_eff = nvidia.compound(s.f_eff, r.f_eff)
+    alpha = nvidia.compound(s.alpha, r.alpha_first if t <= 1 else r.alpha_after)
     fade_g = s.fade_g * c.step_g if st.k > 1 else s.fade_g  # exp(-(t - dt)/τ): full first-step growth, then fading
     fade_D = s.fade_D * c.step_D if st.k > 1 else s.fade_D
 
@@ -230,7 +249,7 @@ def year(p, b: BaseData, c, s, v: Vintages, e, st: Step, horizon: int):
         R = s.R
     g = capex.capex_growth(fade_g, p.capex_growth_first, p.capex_growth_long, p.capex_volatility, e.capex,
                            p.digestion_cut, R, dt)
-    C = capex.next_capex(s.C, g, -step_rate(-p.capex_max_cut, dt), step_rate(p.capex_power_cap, dt))
+    C = capex.next_capex(s.C, g, r.capex_floor, r.capex_cap)
     M = capex.accelerator_market(C, c.k0, f_vk)
     # 4a. demand and the inference share
     D_inf = compute.grow(s.D_inf, compute.demand_growth(fade_D, p.demand_inference_growth_first,
@@ -264,7 +283,7 @@ def year(p, b: BaseData, c, s, v: Vintages, e, st: Step, horizon: int):
     n = nvidia.gpu_share(t, horizon * dt, c.n0, p.nvidia_gpu_share_horizon)
     R_dc = n * G
     R_nv = R_dc + b.nvda_other_revenue * f_o
-    X = nvidia.one_off_charge(step_probability(p.nvidia_charge_probability, dt), p.nvidia_charge_size, e.charge)
+    X = nvidia.one_off_charge(r.charge, p.nvidia_charge_size, e.charge)
     GM = GM_u - X
     OM = nvidia.operating_margin(GM, b.nvda_opex * f_O, R_nv)
     # 6. AWS
