@@ -119,13 +119,27 @@ def _check_out(path: Optional[Path], kind: str = "run") -> None:
         _fail(e)
 
 
-def _save(ds, path: Path) -> None:
+def _save(ds, path: Path, keep: list[str] | None = None, compress: bool = False) -> None:
     from .io import OutputError, save_run
 
     try:
-        save_run(ds, path)
+        save_run(ds, path, keep=keep, compress=compress)
     except OutputError as e:
         _fail(e)
+
+
+def _check_keep(keep: list[str] | None, out_file: Optional[Path], compress: bool) -> None:
+    """Refuse, before any work, unknown ``--keep`` names, or ``--keep``/``--compress`` without ``--out``."""
+    from .glossary import select_outputs
+
+    if (keep or compress) and out_file is None:
+        _fail(OptionError("--keep" if keep else "--compress", ",".join(keep) if keep else True,
+                          "shapes the saved run: give --out RUN.nc or --out RUN.zarr too"))
+    if keep:
+        try:
+            select_outputs(keep)
+        except ValueError as e:
+            _fail(OptionError("--keep", ",".join(keep), str(e)))
 
 
 def _check_years(ds, years, projected: bool = False) -> None:
@@ -178,6 +192,8 @@ def run(
     scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Run on dask: threads, processes, synchronous or tcp://host:port."),
     chunk_size: Optional[int] = typer.Option(None, "--chunk-size", help="Draws per dask chunk (default: from --memory, else 98,304: six blocks of random numbers)."),
     memory: Optional[str] = typer.Option(None, "--memory", help="Memory budget, e.g. 4GB: sizes the chunks; refuses runs that cannot fit."),
+    keep: Optional[list[str]] = typer.Option(None, "--keep", help="Store only these outputs: names or groups (margins, nvidia, aws, drivers, all), repeatable or comma-separated; parameters and attributes are always stored."),
+    compress: bool = typer.Option(False, "--compress", help="Compress the saved run (zlib in NetCDF, zstd in Zarr)."),
 ):
     """Simulate a scenario or scenario set; print P5/P50/P95 of the key margins; optionally save the run."""
     from .mixture import ScenarioSet
@@ -185,10 +201,11 @@ def run(
     from .summary import quantile_table
 
     _check_out(out_file)
+    _check_keep(keep, out_file, compress)
     sc = _scenario(scenario, set_)
     n = draws if draws is not None else (sc.draws if isinstance(sc, ScenarioSet) else sc.settings.draws)
     if scheduler is not None or memory is not None:
-        return _run_dask(sc, n, seed, sampling, out_file, dtype, scheduler, chunk_size, memory)
+        return _run_dask(sc, n, seed, sampling, out_file, dtype, scheduler, chunk_size, memory, keep, compress)
     start = time.perf_counter()
     try:
         if n >= PROGRESS_FROM and sys.stderr.isatty():
@@ -218,12 +235,12 @@ def run(
     if ds.attrs.get("overrides", "{}") != "{}":
         out.print(f"overrides: {ds.attrs['overrides']}", highlight=False, soft_wrap=True)
     if out_file is not None:
-        _save(ds, out_file)
+        _save(ds, out_file, keep, compress)
         out.print(f"wrote {out_file} (scenario hash {ds.attrs['scenario_hash'][:12]}, risk {__version__})",
                   highlight=False, soft_wrap=True)
 
 
-def _run_dask(sc, draws, seed, sampling, out_file, dtype, scheduler, chunk_size, memory) -> None:
+def _run_dask(sc, draws, seed, sampling, out_file, dtype, scheduler, chunk_size, memory, keep=None, compress=False) -> None:
     """``risk run`` on dask: stream chunks to ``out_file``; the summary is computed from the file."""
     import contextlib
 
@@ -234,7 +251,7 @@ def _run_dask(sc, draws, seed, sampling, out_file, dtype, scheduler, chunk_size,
     from .sampling import BLOCK
     from .scale import check_memory, chunk_for_memory, parse_memory
     from .simulate import simulate
-    from .summary import quantile_table
+    from .summary import KEY_MARGINS, quantile_table
 
     if isinstance(sc, ScenarioSet):
         _fail(OptionError("--scheduler/--memory", sc.name, "dask-backed runs take one scenario, not a scenario set"))
@@ -272,7 +289,7 @@ def _run_dask(sc, draws, seed, sampling, out_file, dtype, scheduler, chunk_size,
         ctx = dask.config.set(scheduler=scheduler or "threads")
     with ctx if isinstance(ctx, contextlib.AbstractContextManager) else contextlib.nullcontext():
         if out_file is not None:
-            _save(ds, out_file)
+            _save(ds, out_file, keep, compress)
             view = xr.open_zarr(out_file) if out_file.suffix == ".zarr" else xr.open_dataset(out_file, engine="h5netcdf")
         else:
             view = ds.compute()
@@ -281,7 +298,8 @@ def _run_dask(sc, draws, seed, sampling, out_file, dtype, scheduler, chunk_size,
                              f"dask {scheduler or 'threads'}, chunks of {chunk_size:,} ({elapsed:.1f} s)", title_justify="left")
         for col in ("variable", "year", "P5", "P50", "P95"):
             table.add_column(col, justify="left" if col == "variable" else "right")
-        for (var, year), row in quantile_table(view).iterrows():
+        shown = [v for v in KEY_MARGINS if v in view]  # a run saved with --keep may hold none of them
+        for (var, year), row in (quantile_table(view, shown).iterrows() if shown else ()):
             table.add_row(var, str(year), *(f"{v:.1%}" for v in row))
         out.print(table)
     if out_file is not None:
@@ -357,11 +375,14 @@ def compare(
 ):
     """Key quantiles and threshold probabilities side by side, differences with Monte Carlo errors, and what changed."""
     from .compare import compare_runs, scenario_diff, unique_names
+    from .summary import KEY_MARGINS
 
     thresholds = _thresholds(threshold)
     if len(runs) < 2:
         _fail(OptionError("RUNS", [str(r) for r in runs], "give two or more runs"))
     loaded = [_load_run(r) for r in runs]
+    for path, ds in zip(runs, loaded):
+        _require(ds, KEY_MARGINS, path)
     names = unique_names([r.stem for r in runs])
     result = compare_runs(loaded, names=names, years=year, thresholds=thresholds)
     for var in result.index.get_level_values(0).unique():
@@ -425,6 +446,16 @@ def _load_run(path: Path):
         _fail(e)
 
 
+def _require(ds, names, path: Path) -> None:
+    """Refuse a run saved with --keep that lacks an output the command needs, naming it."""
+    from .io import MissingOutputError, require_outputs
+
+    try:
+        require_outputs(ds, names, path)
+    except MissingOutputError as e:
+        _fail(e)
+
+
 def _estimates_table(title: str, df, ds) -> Table:
     """Rows (variable, year, statistic) of values with their errors, in one number format."""
     table = _table(title=title, title_justify="left")
@@ -455,6 +486,7 @@ def analyze(
     thresholds = _thresholds(threshold)
     ds = _load_run(run_file)
     _check_years(ds, year)
+    _require(ds, variable or KEY_MARGINS, run_file)
     try:
         df = ds.risk.summary(list(variable or KEY_MARGINS), years=year, level=level, thresholds=thresholds)
     except KeyError as e:
@@ -685,11 +717,13 @@ def report(
     """Write the PDF (or HTML) report of one or more runs."""
     from .data import read_quarterly
     from .hindcast import hindcast as run_hindcast
-    from .report import build_report
+    from .report import REPORT_OUTPUTS, build_report
 
     _check_out(out_file, "file")
     thresholds = _thresholds(threshold)
     loaded = [_load_run(r) for r in runs]
+    for path, ds in zip(runs, loaded):
+        _require(ds, REPORT_OUTPUTS, path)
     _check_years(loaded[0], [year], projected=True)
     hc = None
     if hindcast_scenario is not None and hindcast_scenario.is_file():

@@ -15,12 +15,14 @@ from .compare import DEFAULT_THRESHOLDS
 from .io import atomic_path
 from .summary import KEY_MARGINS
 
-__all__ = ["build_report", "render_html", "REPORT_YEARS", "DEFAULT_EVENT"]
+__all__ = ["build_report", "render_html", "REPORT_YEARS", "DEFAULT_EVENT", "REPORT_OUTPUTS"]
 
 #: Years of the executive summary (with the horizon added).
 REPORT_YEARS = (2026, 2028, 2030)
 DEFAULT_EVENT = "nvda_gross_margin[2030] < 0.60"
 FIGURE_IDS = ("fan", "distribution", "joint", "sensitivity-nvda", "sensitivity-aws")
+#: The outputs a report reads (all in the ``margins`` group of :data:`risk.glossary.OUTPUT_GROUPS`).
+REPORT_OUTPUTS = (*KEY_MARGINS, "aws_margin_uplift_bp")
 
 
 def _est(e: metrics.Estimate, units: str) -> str:
@@ -74,8 +76,9 @@ def _combine(runs: Sequence[xr.Dataset]) -> xr.Dataset:
     if len(runs) == 1:
         return runs[0]
     parts = []
+    common = set.intersection(*(set(map(str, ds.data_vars)) for ds in runs))  # runs saved with different --keep
     for i, ds in enumerate(runs):
-        keep = [v for v in ds.data_vars if ds[v].dims == ("draw", "year")]
+        keep = [v for v in ds.data_vars if ds[v].dims == ("draw", "year") and v in common]
         part = ds[keep]
         if "scenario" not in part.coords or len(np.unique(part["scenario"].values)) == 1:
             part = part.assign_coords(scenario=("draw", np.full(part.sizes["draw"], f"{ds.attrs.get('scenario', 'run')} #{i + 1}")))
