@@ -627,18 +627,22 @@ def reverse_stress_cmd(
 def update_cmd(
     run_file: Path = typer.Argument(..., help="A saved run (.nc file or .zarr folder)."),
     observe: list[str] = typer.Option(..., "--observe", help="VARIABLE[YEAR] = VALUE +- SD, repeatable; e.g. 'nvda_gross_margin[2026] = 0.72 +- 0.01'."),
-    out_file: Path = typer.Option(..., "--out", "-o", help="Write the updated run here."),
+    out_file: Path = typer.Option(..., "--out", "-o", help="Write the update here (.nc or .zarr): the new weights, referring to RUN_FILE."),
     min_ess: float = typer.Option(100, "--min-ess", help="Refuse below this effective sample size (and below 1 % of the draws)."),
     resample: bool = typer.Option(False, "--resample", help="Resample the draws to equal weights."),
     top: int = typer.Option(8, "--top", help="Parameters to show."),
 ):
-    """Reweight a run's draws by new reported figures; show what they taught and save the updated run."""
+    """Reweight a run's draws by new reported figures; show what they taught and save the weights, referring to the run."""
     import warnings as _warnings
 
+    from .io import OutputError, save_update, update_chain
     from .summary import quantile_table
     from .update import UpdateError, update
 
     _check_out(out_file)
+    if out_file.resolve() in [p.resolve() for p in update_chain(run_file)]:
+        _fail(OptionError("--out", str(out_file), "is the run being updated, or one it builds on: the update is saved as "
+                                                  "weights that refer to that run, so it cannot replace it; choose another path"))
     ds = _load_run(run_file)
     with _warnings.catch_warnings(record=True) as caught:
         _warnings.simplefilter("always")
@@ -667,8 +671,12 @@ def update_cmd(
         b = before.loc[(var, year)]
         table.add_row(var, str(year), *(f"{b[c]:.1%} -> {row[c]:.1%}" for c in ("P5", "P50", "P95")))
     out.print(table)
-    _save(u.run, out_file)
-    out.print(f"wrote {out_file}", highlight=False, soft_wrap=True)
+    try:
+        save_update(u.run, out_file, run_file, original=ds)
+    except OutputError as e:
+        _fail(e)
+    out.print(f"wrote {out_file}: the update's weights, referring to {run_file} (load it with risk.load_run or give it to "
+              "any command in place of the run)", highlight=False, soft_wrap=True)
 
 
 @app.command()

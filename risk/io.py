@@ -25,7 +25,7 @@ import xarray as xr
 
 from .errors import Problem, ScenarioError
 
-__all__ = ["save_run", "load_run", "check_run", "check_output", "keep_outputs", "kept_outputs", "require_outputs",
+__all__ = ["save_run", "save_update", "update_chain", "load_run", "check_run", "check_output", "keep_outputs", "kept_outputs", "require_outputs",
            "RunFileError", "OutputError", "MissingOutputError", "atomic_path"]
 
 #: Suffixes a run is written with.
@@ -274,6 +274,12 @@ def save_run(ds: xr.Dataset, path: str | Path, *, keep=None, compress: bool | in
     level = _level(compress)
     ds = keep_outputs(ds, keep)
     path = check_output(path, "run", size=int(ds.nbytes * 1.05))
+    _write(ds, path, level)
+    return path
+
+
+def _write(ds: xr.Dataset, path: Path, level: int = 0) -> None:
+    """Write ``ds`` to ``path`` (checked) in one step, every numeric variable with a checksum."""
     numeric = [v for v in ds.data_vars if ds[v].dtype.kind in "fiu"]
     try:
         if path.suffix == ".zarr":
@@ -287,7 +293,78 @@ def save_run(ds: xr.Dataset, path: str | Path, *, keep=None, compress: bool | in
                 _write_netcdf(ds, tmp, {v: {"fletcher32": True, **extra} for v in numeric})
     except OSError as e:
         raise OutputError(path, f"could not be written ({e.strerror or e}); any output that was there is unchanged") from None
+
+
+def save_update(updated: xr.Dataset, path: str | Path, run: str | Path, original: xr.Dataset | None = None) -> Path:
+    """Write an updated run as an update file at ``path`` that refers to the run at ``run``.
+
+    The file holds only what the update added (``weight``, ``log_likelihood``, and
+    ``source_draw`` if resampled), the attributes it set, and the run's path and content
+    hash (:mod:`risk.weights`); :func:`load_run` joins it onto the run. It takes about
+    1-2 % of the run's size.
+
+    Parameters
+    ----------
+    updated : xarray.Dataset
+        ``risk.update.update(...).run``.
+    path : str or Path
+        A ``.nc`` file or a ``.zarr`` folder; not the run itself, nor a file the run's own
+        update chain refers to.
+    run : str or Path
+        The saved run (or update file) that was updated.
+    original : xarray.Dataset, optional
+        That run as :func:`load_run` read it (read again if not given).
+
+    Raises
+    ------
+    OutputError
+        For a path that is refused or cannot be written.
+    RunFileError
+        If ``run`` cannot be read.
+    """
+    from .weights import update_file
+
+    path = check_output(path, "run")
+    chain = [p.resolve() for p in update_chain(run)]
+    if path.resolve() in chain:
+        raise OutputError(path, f"is {'the run being updated' if path.resolve() == chain[0] else 'a run the update builds on'}: "
+                                "an update is saved as the weights of the run it refers to, so it cannot replace it; "
+                                "choose another path")
+    original = load_run(run) if original is None else original
+    _write(update_file(updated, original, run, path), path)
     return path
+
+
+def update_chain(path: str | Path) -> list[Path]:
+    """``path`` and, if it is an update file, the runs it refers to in turn (read from attributes only)."""
+    from .weights import KIND, reference
+
+    chain, path = [], Path(path)
+    while path not in chain and len(chain) < 100:
+        chain.append(path)
+        attrs = _attributes(path)
+        if attrs.get("kind") != KIND or "update_of" not in attrs:
+            break
+        found = [p for p in reference(path, attrs) if p.exists()]
+        if not found:
+            break
+        path = found[0]
+    return chain
+
+
+def _attributes(path: Path) -> dict:
+    """The global attributes of a run file, without reading its data ({} if it cannot be read)."""
+    import json
+
+    try:
+        if path.suffix == ".zarr":
+            return json.loads((path / ".zattrs").read_text())
+        import h5py
+
+        with h5py.File(path, "r") as f:
+            return {k: (v.decode() if isinstance(v, bytes) else v) for k, v in f.attrs.items()}
+    except Exception:  # noqa: BLE001 - what cannot be read refers to nothing
+        return {}
 
 
 def _write_netcdf(ds: xr.Dataset, tmp: Path, encoding: dict) -> None:
@@ -382,17 +459,20 @@ def _remove_tree(path: Path, attempts: int = 20) -> None:
         time.sleep(0.05)
 
 
-def load_run(path: str | Path) -> xr.Dataset:
+def load_run(path: str | Path, _seen: tuple[Path, ...] = ()) -> xr.Dataset:
     """Load a run saved by :func:`save_run` fully into memory (a ``.nc`` file or a ``.zarr`` folder).
 
-    Every run file goes through this gate: ``ds.risk`` works on what it returns.
+    Every run file goes through this gate: ``ds.risk`` works on what it returns. An update
+    file (:func:`save_update`) is joined onto the run it refers to, which must be there and
+    unchanged (its content hash, :func:`risk.weights.content_hash`).
 
     Raises
     ------
     RunFileError
         Naming the file and what is wrong with it: missing, not a NetCDF or Zarr run, not
         readable (truncated, empty, corrupted), not a run of this tool, without draws, or
-        with weights that are not finite and non-negative with a positive sum.
+        with weights that are not finite and non-negative with a positive sum; an update
+        whose run is missing or has changed since.
     """
     from . import accessor  # noqa: F401  (registers ds.risk)
 
@@ -413,8 +493,35 @@ def load_run(path: str | Path) -> xr.Dataset:
         reason = str(e).splitlines()[0] if str(e) else type(e).__name__
         raise RunFileError(path, f"cannot be read as a {kind} run ({type(e).__name__}: {reason[:200]}); "
                                  "it may be truncated, empty or not a run") from None
+    from .weights import is_update_file
+
+    if is_update_file(ds):
+        ds = _join_update(path, ds, _seen)
     check_run(ds, path)
     return ds
+
+
+def _join_update(path: Path, update: xr.Dataset, seen: tuple[Path, ...]) -> xr.Dataset:
+    """The run an update file refers to, checked unchanged, with the update joined on."""
+    from .weights import content_hash, join, reference
+
+    places = reference(path, update.attrs)
+    found = next((p for p in places if p.exists()), None)
+    said = update.attrs["update_of"]
+    if found is None:
+        raise RunFileError(path, f"is an update of the run {said}, which is missing (looked for {places[0]} and {places[1]}); "
+                                 "put the run back, or update the run again")
+    if found.resolve() in seen or found.resolve() == path.resolve():
+        raise RunFileError(path, f"is an update of {found}, which refers back to it: the chain of updates is a loop")
+    run = load_run(found, (*seen, path.resolve()))
+    now = content_hash(run)
+    if now != update.attrs["update_of_sha256"]:
+        raise RunFileError(path, f"is an update of the run {found}, which has changed since the update was made (content "
+                                 f"hash {update.attrs['update_of_sha256'][:12]} then, {now[:12]} now): its weights no longer "
+                                 "fit the run's draws; run risk update on the run again")
+    if run.sizes["draw"] != update.sizes["draw"]:
+        raise RunFileError(path, f"has {update.sizes['draw']:,} draws and its run {found} {run.sizes['draw']:,}")
+    return join(run, update)
 
 
 #: What every run of this tool carries.
