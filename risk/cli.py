@@ -13,7 +13,6 @@ from typing import Optional
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
@@ -31,8 +30,21 @@ app = typer.Typer(
 out = Console(markup=False)
 err = Console(stderr=True, markup=False)
 
-#: Runs with at least this many draws show a progress bar.
+#: Runs with at least this many draws show a progress bar (on a terminal).
 PROGRESS_FROM = 200_000
+
+
+_sinks: list = []
+
+
+def _progress(draws: int | None = None):
+    """The progress sink of a command (:mod:`risk.progress`), shown on stderr only when it is a
+    terminal, and for ``risk run`` only from :data:`PROGRESS_FROM` draws; ``sink.end()`` (or an
+    error, :func:`_fail`) removes it."""
+    from .progress import start
+
+    _sinks.append(start(err, sys.stderr.isatty() and (draws is None or draws >= PROGRESS_FROM)))
+    return _sinks[-1]
 
 
 def _table(**kw) -> Table:
@@ -49,6 +61,8 @@ def _table(**kw) -> Table:
 
 
 def _fail(e: Exception) -> None:
+    while _sinks:
+        _sinks.pop().end()
     err.print(_tagged("error:", "bold red", e), highlight=False, soft_wrap=True)
     raise typer.Exit(2)
 
@@ -207,17 +221,15 @@ def run(
     if scheduler is not None or memory is not None:
         return _run_dask(sc, n, seed, sampling, out_file, dtype, scheduler, chunk_size, memory, keep, compress)
     start = time.perf_counter()
+    from .progress import PREPARING
+
+    sink = _progress(n)
+    sink.phase(PREPARING)  # until the first chunk is done: sampling, and numba compiling on first use
     try:
-        if n >= PROGRESS_FROM and sys.stderr.isatty():
-            with Progress(TextColumn("simulating"), BarColumn(), TextColumn("{task.completed:,}/{task.total:,} draws"),
-                          TimeElapsedColumn(), console=err, transient=True) as bar:
-                task = bar.add_task("run", total=n)
-                ds = simulate(sc, draws=draws, seed=seed, sampling=sampling, dtype=dtype,
-                              progress=lambda done, total: bar.update(task, completed=done))
-        else:
-            ds = simulate(sc, draws=draws, seed=seed, sampling=sampling, dtype=dtype)
+        ds = simulate(sc, draws=draws, seed=seed, sampling=sampling, dtype=dtype, progress=sink.counter("simulating"))
     except (ScenarioError, DataError) as e:
         _fail(e)
+    sink.end()
     elapsed = time.perf_counter() - start
 
     table = _table(title=f"{ds.attrs['scenario']}: {ds.attrs['draws']:,} draws, seed {ds.attrs['seed']}, {ds.attrs['sampling']} "
@@ -526,17 +538,22 @@ def sensitivity(
     if year and any(y not in projected for y in year):
         _fail(OptionError("--year", year, f"the scenario's projected years are {projected[0]}-{projected[-1]}"))
     years = year or sorted({y for y in (2028, 2030, st.base_year + st.horizon) if st.base_year < y <= st.base_year + st.horizon})
+    from .progress import PREPARING
+
+    sink = _progress()
     try:
         if method == "tornado":
-            res = tornado(sc, variable, draws=draws, seed=seed)
+            res = tornado(sc, variable, draws=draws, seed=seed, progress=sink)
             df = res["swing"].sel(year=years).to_pandas()
             title = f"tornado: swing of mean {variable} between each parameter's P10 and P90 ({draws:,} draws)"
         elif method in ("spearman", "prcc"):
-            ds = simulate(sc, draws=draws, seed=seed)
+            sink.phase(PREPARING)
+            ds = simulate(sc, draws=draws, seed=seed, progress=sink.counter("simulating"))
+            sink.phase("rank correlations")
             df = rank_correlations(ds, variable, method)[years]
             title = f"{method}: rank correlation with {variable} ({draws:,} draws)"
         else:
-            res = model_sobol(sc, [variable], n=draws, seed=seed)
+            res = model_sobol(sc, [variable], n=draws, seed=seed, progress=sink)
             ind = res.indices.sel(variable=variable, year=years)
             df = ind["ST"].to_pandas()
             conf = ind["ST_conf"].to_pandas()
@@ -544,6 +561,7 @@ def sensitivity(
             title = f"sobol: total (first-order) indices of {variable}, ±95% CI ({res.indices.attrs['evaluations']:,} evaluations)"
     except KeyError as e:
         _fail(OptionError("--variable", variable, str(e).strip('"')))
+    sink.end()
     order = df[years[-1]].abs().sort_values(ascending=False).index[:top]
     table = _table(title=title, title_justify="left")
     table.add_column("parameter")
@@ -691,10 +709,12 @@ def hindcast(
     from .hindcast import to_markdown, write_markdown
 
     _check_out(out_file, "file")
+    sink = _progress()
     try:
-        table, ds = run_hindcast(scenario, draws=draws, seed=seed)
+        table, ds = run_hindcast(scenario, draws=draws, seed=seed, progress=sink)
     except (ScenarioError, DataError) as e:
         _fail(e)
+    sink.end()
     t = _table(title=f"hindcast: {ds.attrs['scenario']} (base year {ds.attrs['base_year']}, {ds.sizes['draw']:,} draws)", title_justify="left")
     for col in ("series", "year", "actual", "P5", "P50", "P95", "rank", "in 50%", "in 90%", "CRPS"):
         t.add_column(col, justify="left" if col == "series" else "right")
@@ -729,6 +749,8 @@ def report(
 
     _check_out(out_file, "file")
     thresholds = _thresholds(threshold)
+    sink = _progress()
+    sink.phase("loading")
     loaded = [_load_run(r) for r in runs]
     for path, ds in zip(runs, loaded):
         _require(ds, REPORT_OUTPUTS, path)
@@ -736,6 +758,7 @@ def report(
     hc = None
     if hindcast_scenario is not None and hindcast_scenario.is_file():
         try:
+            sink.phase("hindcast")
             hc = run_hindcast(hindcast_scenario, draws=5000)
         except (ScenarioError, DataError) as e:
             _fail(e)
@@ -747,11 +770,12 @@ def report(
             _fail(e)
     try:
         build_report(loaded, out_file, event=event, target_year=year, hindcast=hc, quarterly=quarterly,
-                     thresholds=thresholds)
+                     thresholds=thresholds, progress=sink)
     except ScenarioError as e:
         _fail(e)
     except ValueError as e:
         _fail(e)
+    sink.end()
     out.print(f"wrote {out_file}", highlight=False, soft_wrap=True)
 
 

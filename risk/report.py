@@ -87,12 +87,17 @@ def _combine(runs: Sequence[xr.Dataset]) -> xr.Dataset:
 
 
 def render_html(runs: Sequence[xr.Dataset], event: str = DEFAULT_EVENT, target_year: int = 2030,
-                hindcast: tuple | None = None, quarterly=None, thresholds: dict[str, float] | None = None) -> str:
-    """The report as HTML (charts inline as SVG)."""
+                hindcast: tuple | None = None, quarterly=None, thresholds: dict[str, float] | None = None,
+                progress=None) -> str:
+    """The report as HTML (charts inline as SVG); ``progress``, a :class:`risk.progress.Sink`,
+    hears the phases "summary", "figures", "sensitivity" and "reverse stress"."""
     import jinja2
 
+    from .progress import phase
     from .sensitivity import rank_correlations
     from .stress import reverse_stress
+
+    phase(progress, "summary")
 
     first = runs[0]
     combined = _combine(runs)
@@ -113,6 +118,7 @@ def render_html(runs: Sequence[xr.Dataset], event: str = DEFAULT_EVENT, target_y
     summaries = [{"name": f"{ds.attrs.get('scenario', 'run')} ({ds.sizes['draw']:,} draws)", "rows": summary_rows(ds, years, thresholds),
                   "prob_header": "P(below threshold)"} for ds in runs]
 
+    phase(progress, "figures")
     by_scen = "scenario" in combined.coords and len(np.unique(combined["scenario"].values)) > 1
     figures = [
         {"id": "fan", "svg": plots.to_svg(plots.fan_chart(combined, KEY_MARGINS, by_scenario=by_scen)),
@@ -122,12 +128,14 @@ def render_html(runs: Sequence[xr.Dataset], event: str = DEFAULT_EVENT, target_y
         {"id": "joint", "svg": plots.to_svg(plots.joint(combined, "nvda_gross_margin", "aws_margin_uplift_bp", target_year)),
          "caption": f"NVIDIA's gross margin and AWS's operating-margin uplift from own silicon in {target_year} (dashed: medians)."},
     ]
+    phase(progress, "sensitivity")
     for var, fid in (("nvda_gross_margin", "sensitivity-nvda"), ("aws_operating_margin", "sensitivity-aws")):
         prcc = rank_correlations(first, var, "prcc")[target_year]
         figures.append({"id": fid, "svg": plots.to_svg(plots.tornado_chart(
             prcc, f"Drivers of {first[var].attrs['long_name']}, {target_year}", "partial rank correlation")),
             "caption": f"Sensitivity of {first[var].attrs['long_name']} in {target_year}: partial rank correlation with each uncertain assumption."})
 
+    phase(progress, "reverse stress")
     r = reverse_stress(first, event)
     stress = {
         "event": r.event.text, "prob": f"{r.probability.value:.1%} ± {r.probability.se:.1%}", "prob_plain": f"{r.probability.value:.1%}",
@@ -185,17 +193,23 @@ def render_html(runs: Sequence[xr.Dataset], event: str = DEFAULT_EVENT, target_y
 
 
 def build_report(runs: Sequence[xr.Dataset], out: str | Path, event: str = DEFAULT_EVENT, target_year: int = 2030,
-                 hindcast: tuple | None = None, quarterly=None, thresholds: dict[str, float] | None = None) -> Path:
+                 hindcast: tuple | None = None, quarterly=None, thresholds: dict[str, float] | None = None,
+                 progress=None) -> Path:
     """Write the report to ``out`` (.pdf with WeasyPrint, or .html), atomically.
 
     ``quarterly`` (from :func:`risk.data.read_quarterly`), if given, puts the current year's
-    reported quarters beside the first run's distribution on the first page.
+    reported quarters beside the first run's distribution on the first page. ``progress``, a
+    :class:`risk.progress.Sink`, hears the phases of :func:`render_html`, then "writing PDF"
+    (or "writing HTML").
     """
+    from .progress import phase
+
     out = Path(out)
     if out.suffix.lower() not in (".pdf", ".html"):
         raise ValueError(f"report file must end in .pdf or .html, got {out.name!r}")
     html = render_html(runs, event=event, target_year=target_year, hindcast=hindcast, quarterly=quarterly,
-                       thresholds=thresholds)
+                       thresholds=thresholds, progress=progress)
+    phase(progress, f"writing {out.suffix.lower().lstrip('.').upper()}")
     with atomic_path(out) as tmp:
         if out.suffix.lower() == ".html":
             tmp.write_text(html, encoding="utf-8")
