@@ -654,7 +654,7 @@ def update_cmd(
     import warnings as _warnings
 
     from .io import OutputError, save_update, update_chain
-    from .summary import quantile_table
+    from .summary import KEY_MARGINS, quantile_table
     from .update import UpdateError, update
 
     _check_out(out_file)
@@ -681,11 +681,12 @@ def update_cmd(
         table.add_row(name, f"{r['prior median']:.4g}", f"{r['posterior median']:.4g}", f"{r['prior sd']:.3g}",
                       f"{r['posterior sd']:.3g}", f"{r['shift (prior sd)']:+.2f}")
     out.print(table)
-    before, after = quantile_table(ds), quantile_table(u.run)
+    shown = [v for v in KEY_MARGINS if v in ds]  # a run saved with --keep may lack them
+    before, after = (quantile_table(d, shown) if shown else None for d in (ds, u.run))
     table = _table(title="key margins before -> after", title_justify="left")
     for col in ("variable", "year", "P5", "P50", "P95"):
         table.add_column(col, justify="left" if col == "variable" else "right")
-    for (var, year), row in after.iterrows():
+    for (var, year), row in (after.iterrows() if shown else ()):
         b = before.loc[(var, year)]
         table.add_row(var, str(year), *(f"{b[c]:.1%} -> {row[c]:.1%}" for c in ("P5", "P50", "P95")))
     out.print(table)

@@ -85,10 +85,14 @@ def start(console, enabled: bool) -> Sink:
                 return Text("")
             return Text(f"{int(task.completed):,}/{int(task.total):,} {task.fields.get('unit', '')}")
 
+    import atexit
+
     bar = Progress(TextColumn("{task.description}"), BarColumn(), Counts(), TimeElapsedColumn(), console=console,
                    transient=True)
     bar.start()
-    return _Rich(bar)
+    sink = _Rich(bar)
+    atexit.register(sink.end)  # an interrupted command still gives the terminal its cursor back
+    return sink
 
 
 @contextlib.contextmanager

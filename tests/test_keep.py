@@ -135,3 +135,16 @@ def test_the_report_reads_a_run_kept_with_margins(small, tmp_path):
     kept = risk.load_run(risk.save_run(small, tmp_path / "m.nc", keep="margins"))
     html = render_html([kept, small], target_year=2030)
     assert html.count("<svg") >= 5 and "Drivers of NVIDIA gross margin" in html
+
+
+def test_a_dask_run_keeps_and_a_run_without_the_key_margins_updates(tmp_path):
+    store = tmp_path / "d.zarr"
+    made = runner.invoke(app, ["run", str(BASE_FILE), "--draws", "2000", "--memory", "1GB", "--keep", "drivers",
+                               "--compress", "--out", str(store)])
+    assert made.exit_code == 0, made.output
+    back = risk.load_run(store)
+    assert {v for v in OUTPUTS if v in back} == set(OUTPUT_GROUPS["drivers"]) and back.attrs["keep"] == "drivers"
+    result = runner.invoke(app, ["update", str(store), "--observe", "capex_hyperscaler[2026] = 500 +- 60",
+                                 "--out", str(tmp_path / "u.nc")])
+    assert result.exit_code == 0, result.output
+    assert risk.load_run(tmp_path / "u.nc")["weight"].sum() == pytest.approx(1.0)
