@@ -22,13 +22,14 @@ __all__ = [
     "load_run",
     "load_scenario",
     "save_run",
+    "save_update",
     "scenario_from_dict",
     "simulate",
 ]
 
 _LAZY = {
     "Scenario": "scenario", "load_scenario": "scenario", "scenario_from_dict": "scenario",
-    "load_run": "io", "save_run": "io",
+    "load_run": "io", "save_run": "io", "save_update": "io",
 }
 
 

@@ -41,6 +41,11 @@ class RiskAccessor:
 
     def _var(self, name: str) -> xr.DataArray:
         if name not in self._ds:
+            from .io import missing_output_note
+
+            note = missing_output_note(self._ds, name)
+            if note is not None:
+                raise KeyError(note)
             names = [str(v) for v in self._ds.data_vars if "draw" in self._ds[v].dims]
             close = difflib.get_close_matches(name, names, n=1)
             hint = f" (did you mean '{close[0]}'?)" if close else ""

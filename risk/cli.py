@@ -13,7 +13,6 @@ from typing import Optional
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
@@ -31,8 +30,21 @@ app = typer.Typer(
 out = Console(markup=False)
 err = Console(stderr=True, markup=False)
 
-#: Runs with at least this many draws show a progress bar.
+#: Runs with at least this many draws show a progress bar (on a terminal).
 PROGRESS_FROM = 200_000
+
+
+_sinks: list = []
+
+
+def _progress(draws: int | None = None):
+    """The progress sink of a command (:mod:`risk.progress`), shown on stderr only when it is a
+    terminal, and for ``risk run`` only from :data:`PROGRESS_FROM` draws; ``sink.end()`` (or an
+    error, :func:`_fail`) removes it."""
+    from .progress import start
+
+    _sinks.append(start(err, sys.stderr.isatty() and (draws is None or draws >= PROGRESS_FROM)))
+    return _sinks[-1]
 
 
 def _table(**kw) -> Table:
@@ -49,6 +61,8 @@ def _table(**kw) -> Table:
 
 
 def _fail(e: Exception) -> None:
+    while _sinks:
+        _sinks.pop().end()
     err.print(_tagged("error:", "bold red", e), highlight=False, soft_wrap=True)
     raise typer.Exit(2)
 
@@ -175,13 +189,27 @@ def _check_out(path: Optional[Path], kind: str = "run") -> None:
         _fail(e)
 
 
-def _save(ds, path: Path) -> None:
+def _save(ds, path: Path, keep: list[str] | None = None, compress: bool = False) -> None:
     from .io import OutputError, save_run
 
     try:
-        save_run(ds, path)
+        save_run(ds, path, keep=keep, compress=compress)
     except OutputError as e:
         _fail(e)
+
+
+def _check_keep(keep: list[str] | None, out_file: Optional[Path], compress: bool) -> None:
+    """Refuse, before any work, unknown ``--keep`` names, or ``--keep``/``--compress`` without ``--out``."""
+    from .glossary import select_outputs
+
+    if (keep or compress) and out_file is None:
+        _fail(OptionError("--keep" if keep else "--compress", ",".join(keep) if keep else True,
+                          "shapes the saved run: give --out RUN.nc or --out RUN.zarr too"))
+    if keep:
+        try:
+            select_outputs(keep)
+        except ValueError as e:
+            _fail(OptionError("--keep", ",".join(keep), str(e)))
 
 
 def _check_years(ds, years, projected: bool = False) -> None:
@@ -237,6 +265,8 @@ def run(
     quarterly: bool = typer.Option(False, "--quarterly", help="Outputs by calendar quarter instead of year (quarterly clock)."),
     fmt: str = _FORMAT,
     output: Optional[Path] = _OUTPUT,
+    keep: Optional[list[str]] = typer.Option(None, "--keep", help="Store only these outputs: names or groups (margins, nvidia, aws, drivers, all), repeatable or comma-separated; parameters and attributes are always stored."),
+    compress: bool = typer.Option(False, "--compress", help="Compress the saved run (zlib in NetCDF, zstd in Zarr)."),
 ):
     """Simulate a scenario or scenario set; print P5/P50/P95 of the key margins; optionally save the run."""
     from .mixture import ScenarioSet
@@ -245,22 +275,22 @@ def run(
 
     _check_out(out_file)
     fmt = _export_format(fmt, output)
+    _check_keep(keep, out_file, compress)
     sc = _scenario(scenario, set_)
     n = draws if draws is not None else (sc.draws if isinstance(sc, ScenarioSet) else sc.settings.draws)
     if scheduler is not None or memory is not None:
-        return _run_dask(sc, n, seed, sampling, out_file, dtype, scheduler, chunk_size, memory, fmt, output)
+        return _run_dask(sc, n, seed, sampling, out_file, dtype, scheduler, chunk_size, memory, fmt, output, keep, compress)
     start = time.perf_counter()
+    from .progress import PREPARING
+
+    sink = _progress(n)
+    sink.phase(PREPARING)  # until the first chunk is done: sampling, and numba compiling on first use
     try:
-        if n >= PROGRESS_FROM and sys.stderr.isatty():
-            with Progress(TextColumn("simulating"), BarColumn(), TextColumn("{task.completed:,}/{task.total:,} draws"),
-                          TimeElapsedColumn(), console=err, transient=True) as bar:
-                task = bar.add_task("run", total=n)
-                ds = simulate(sc, draws=draws, seed=seed, sampling=sampling, dtype=dtype, quarterly=quarterly,
-                              progress=lambda done, total: bar.update(task, completed=done))
-        else:
-            ds = simulate(sc, draws=draws, seed=seed, sampling=sampling, dtype=dtype, quarterly=quarterly)
+        ds = simulate(sc, draws=draws, seed=seed, sampling=sampling, dtype=dtype, quarterly=quarterly,
+                      progress=sink.counter("simulating"))
     except (ScenarioError, DataError) as e:
         _fail(e)
+    sink.end()
     elapsed = time.perf_counter() - start
     if fmt != "table":
         import pandas as pd
@@ -300,12 +330,13 @@ def run(
     if ds.attrs.get("overrides", "{}") != "{}":
         out.print(f"overrides: {ds.attrs['overrides']}", highlight=False, soft_wrap=True)
     if out_file is not None:
-        _save(ds, out_file)
+        _save(ds, out_file, keep, compress)
         out.print(f"wrote {out_file} (scenario hash {ds.attrs['scenario_hash'][:12]}, risk {__version__})",
                   highlight=False, soft_wrap=True)
 
 
-def _run_dask(sc, draws, seed, sampling, out_file, dtype, scheduler, chunk_size, memory, fmt="table", output=None) -> None:
+def _run_dask(sc, draws, seed, sampling, out_file, dtype, scheduler, chunk_size, memory, fmt="table", output=None,
+              keep=None, compress=False) -> None:
     """``risk run`` on dask: stream chunks to ``out_file``; the summary is computed from the file."""
     import contextlib
 
@@ -316,7 +347,7 @@ def _run_dask(sc, draws, seed, sampling, out_file, dtype, scheduler, chunk_size,
     from .sampling import BLOCK
     from .scale import check_memory, chunk_for_memory, parse_memory
     from .simulate import simulate
-    from .summary import quantile_table
+    from .summary import KEY_MARGINS, quantile_table
 
     if isinstance(sc, ScenarioSet):
         _fail(OptionError("--scheduler/--memory", sc.name, "dask-backed runs take one scenario, not a scenario set"))
@@ -354,7 +385,7 @@ def _run_dask(sc, draws, seed, sampling, out_file, dtype, scheduler, chunk_size,
         ctx = dask.config.set(scheduler=scheduler or "threads")
     with ctx if isinstance(ctx, contextlib.AbstractContextManager) else contextlib.nullcontext():
         if out_file is not None:
-            _save(ds, out_file)
+            _save(ds, out_file, keep, compress)
             view = xr.open_zarr(out_file) if out_file.suffix == ".zarr" else xr.open_dataset(out_file, engine="h5netcdf")
         else:
             view = ds.compute()
@@ -369,7 +400,8 @@ def _run_dask(sc, draws, seed, sampling, out_file, dtype, scheduler, chunk_size,
                              f"dask {scheduler or 'threads'}, chunks of {chunk_size:,} ({elapsed:.1f} s)", title_justify="left")
         for col in ("variable", "year", "P5", "P50", "P95"):
             table.add_column(col, justify="left" if col == "variable" else "right")
-        for (var, year), row in quantile_table(view).iterrows():
+        shown = [v for v in KEY_MARGINS if v in view]  # a run saved with --keep may hold none of them
+        for (var, year), row in (quantile_table(view, shown).iterrows() if shown else ()):
             table.add_row(var, str(year), *(f"{v:.1%}" for v in row))
         out.print(table)
     if out_file is not None:
@@ -475,12 +507,15 @@ def compare(
 ):
     """Key quantiles and threshold probabilities side by side, differences with Monte Carlo errors, and what changed."""
     from .compare import compare_runs, scenario_diff, unique_names
+    from .summary import KEY_MARGINS
 
     thresholds = _thresholds(threshold)
     fmt = _export_format(fmt, output)
     if len(runs) < 2:
         _fail(OptionError("RUNS", [str(r) for r in runs], "give two or more runs"))
     loaded = [_load_run(r) for r in runs]
+    for path, ds in zip(runs, loaded):
+        _require(ds, KEY_MARGINS, path)
     names = unique_names([r.stem for r in runs])
     for ds in loaded:
         _check_years(ds, year)
@@ -559,6 +594,16 @@ def _load_run(path: Path):
         _fail(e)
 
 
+def _require(ds, names, path: Path) -> None:
+    """Refuse a run saved with --keep that lacks an output the command needs, naming it."""
+    from .io import MissingOutputError, require_outputs
+
+    try:
+        require_outputs(ds, names, path)
+    except MissingOutputError as e:
+        _fail(e)
+
+
 def _estimates_table(title: str, df, ds) -> Table:
     """Rows (variable, year, statistic) of values with their errors, in one number format."""
     table = _table(title=title, title_justify="left")
@@ -592,6 +637,7 @@ def analyze(
     fmt = _export_format(fmt, output)
     ds = _load_run(run_file)
     _check_years(ds, year)
+    _require(ds, variable or KEY_MARGINS, run_file)
     try:
         df = ds.risk.summary(list(variable or KEY_MARGINS), years=year, level=level, thresholds=thresholds)
     except KeyError as e:
@@ -638,17 +684,22 @@ def sensitivity(
     if year and any(y not in projected for y in year):
         _fail(OptionError("--year", year, f"the scenario's projected years are {projected[0]}-{projected[-1]}"))
     years = year or sorted({y for y in (2028, 2030, st.base_year + st.horizon) if st.base_year < y <= st.base_year + st.horizon})
+    from .progress import PREPARING
+
+    sink = _progress()
     try:
         if method == "tornado":
-            res = tornado(sc, variable, draws=draws, seed=seed)
+            res = tornado(sc, variable, draws=draws, seed=seed, progress=sink)
             df = res["swing"].sel(year=years).to_pandas()
             title = f"tornado: swing of mean {variable} between each parameter's P10 and P90 ({draws:,} draws)"
         elif method in ("spearman", "prcc"):
-            ds = simulate(sc, draws=draws, seed=seed)
+            sink.phase(PREPARING)
+            ds = simulate(sc, draws=draws, seed=seed, progress=sink.counter("simulating"))
+            sink.phase("rank correlations")
             df = rank_correlations(ds, variable, method)[years]
             title = f"{method}: rank correlation with {variable} ({draws:,} draws)"
         else:
-            res = model_sobol(sc, [variable], n=draws, seed=seed)
+            res = model_sobol(sc, [variable], n=draws, seed=seed, progress=sink)
             ind = res.indices.sel(variable=variable, year=years)
             df = ind["ST"].to_pandas()
             conf = ind["ST_conf"].to_pandas()
@@ -656,6 +707,7 @@ def sensitivity(
             title = f"sobol: total (first-order) indices of {variable}, ±95% CI ({res.indices.attrs['evaluations']:,} evaluations)"
     except KeyError as e:
         _fail(OptionError("--variable", variable, str(e).strip('"')))
+    sink.end()
     order = df[years[-1]].abs().sort_values(ascending=False).index[:top]
     if fmt != "table":
         import pandas as pd
@@ -791,18 +843,22 @@ def update_cmd(
     run_file: Path = typer.Argument(..., help="A saved run (.nc file or .zarr folder)."),
     observe: list[str] = typer.Option(..., "--observe", help="VARIABLE[YEAR] = VALUE +- SD, repeatable; e.g. 'nvda_gross_margin[2026] = 0.72 +- 0.01'; "
                                                            "a quarter (a run made with --quarterly): 'nvda_revenue[2026Q3] = 108 +- 2%' (guidance)."),
-    out_file: Path = typer.Option(..., "--out", "-o", help="Write the updated run here."),
+    out_file: Path = typer.Option(..., "--out", "-o", help="Write the update here (.nc or .zarr): the new weights, referring to RUN_FILE."),
     min_ess: float = typer.Option(100, "--min-ess", help="Refuse below this effective sample size (and below 1 % of the draws)."),
     resample: bool = typer.Option(False, "--resample", help="Resample the draws to equal weights."),
     top: int = typer.Option(8, "--top", help="Parameters to show."),
 ):
-    """Reweight a run's draws by new reported figures; show what they taught and save the updated run."""
+    """Reweight a run's draws by new reported figures; show what they taught and save the weights, referring to the run."""
     import warnings as _warnings
 
-    from .summary import quantile_table
+    from .io import OutputError, save_update, update_chain
+    from .summary import KEY_MARGINS, quantile_table
     from .update import UpdateError, update
 
     _check_out(out_file)
+    if out_file.resolve() in [p.resolve() for p in update_chain(run_file)]:
+        _fail(OptionError("--out", str(out_file), "is the run being updated, or one it builds on: the update is saved as "
+                                                  "weights that refer to that run, so it cannot replace it; choose another path"))
     ds = _load_run(run_file)
     with _warnings.catch_warnings(record=True) as caught:
         _warnings.simplefilter("always")
@@ -823,16 +879,21 @@ def update_cmd(
         table.add_row(name, f"{r['prior median']:.4g}", f"{r['posterior median']:.4g}", f"{r['prior sd']:.3g}",
                       f"{r['posterior sd']:.3g}", f"{r['shift (prior sd)']:+.2f}")
     out.print(table)
-    before, after = quantile_table(ds), quantile_table(u.run)
+    shown = [v for v in KEY_MARGINS if v in ds]  # a run saved with --keep may lack them
+    before, after = (quantile_table(d, shown) if shown else None for d in (ds, u.run))
     table = _table(title="key margins before -> after", title_justify="left")
     for col in ("variable", "quarter" if "quarter" in ds.dims else "year", "P5", "P50", "P95"):
         table.add_column(col, justify="left" if col == "variable" else "right", no_wrap=col == "variable")
-    for (var, year), row in after.iterrows():
+    for (var, year), row in (after.iterrows() if shown else ()):
         b = before.loc[(var, year)]
         table.add_row(var, str(year), *(f"{b[c]:.1%} -> {row[c]:.1%}" for c in ("P5", "P50", "P95")))
     out.print(table)
-    _save(u.run, out_file)
-    out.print(f"wrote {out_file}", highlight=False, soft_wrap=True)
+    try:
+        save_update(u.run, out_file, run_file, original=ds)
+    except OutputError as e:
+        _fail(e)
+    out.print(f"wrote {out_file}: the update's weights, referring to {run_file} (load it with risk.load_run or give it to "
+              "any command in place of the run)", highlight=False, soft_wrap=True)
 
 
 @app.command()
@@ -851,10 +912,12 @@ def hindcast(
 
     _check_out(out_file, "file")
     fmt = _export_format(fmt, output)
+    sink = _progress()
     try:
-        table, ds = run_hindcast(scenario, draws=draws, seed=seed)
+        table, ds = run_hindcast(scenario, draws=draws, seed=seed, progress=sink)
     except (ScenarioError, DataError) as e:
         _fail(e)
+    sink.end()
     if fmt != "table":
         from .export import FRACTION, ROW
 
@@ -957,7 +1020,7 @@ def report(
     scenarios differ by overrides a waterfall of what moved the median."""
     from .data import read_quarterly
     from .hindcast import hindcast as run_hindcast
-    from .report import build_report, run_labels
+    from .report import REPORT_OUTPUTS, build_report, run_labels
 
     _check_out(out_file, "file")
     if out_file.suffix.lower() in (".pdf", ".html"):
@@ -968,11 +1031,16 @@ def report(
             run_labels(runs, label)
         except ValueError as e:
             _fail(OptionError("--label", list(label), str(e)))
+    sink = _progress()
+    sink.phase("loading")
     loaded = [_load_run(r) for r in runs]
+    for path, ds in zip(runs, loaded):
+        _require(ds, REPORT_OUTPUTS, path)
     _check_years(loaded[0], [year], projected=True)
     hc = None
     if hindcast_scenario is not None and hindcast_scenario.is_file():
         try:
+            sink.phase("hindcast")
             hc = run_hindcast(hindcast_scenario, draws=5000)
         except (ScenarioError, DataError) as e:
             _fail(e)
@@ -997,11 +1065,12 @@ def report(
                               f"lacks the column(s) {', '.join(sorted(missing))} that `risk backtest --out` writes"))
     try:
         build_report(loaded, out_file, event=event, target_year=year, hindcast=hc, quarterly=quarterly,
-                     thresholds=thresholds, labels=label or None, backtest=bt)
+                     thresholds=thresholds, labels=label or None, backtest=bt, progress=sink)
     except ScenarioError as e:
         _fail(e)
     except ValueError as e:
         _fail(e)
+    sink.end()
     out.print(f"wrote {out_file} and {out_file.with_suffix('.xlsx')}", highlight=False, soft_wrap=True)
 
 

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["ParameterInfo", "OutputInfo", "PARAMETERS", "OUTPUTS", "SHOCKS", "UNIFORM_SHOCKS", "LATER_OUTPUTS", "AGGREGATION", "CALIBRATED", "field_name",
+__all__ = ["ParameterInfo", "OutputInfo", "PARAMETERS", "OUTPUTS", "SHOCKS", "UNIFORM_SHOCKS", "LATER_OUTPUTS", "AGGREGATION", "CALIBRATED",
+           "OUTPUT_GROUPS", "field_name", "select_outputs",
            "Params", "Shocks", "Outputs", "Calibrated"]
 
 
@@ -204,6 +205,59 @@ assert set(AGGREGATION) == set(OUTPUTS), "every output says how its quarters mak
 #: Outputs added after runs were first stored: a stored run written before them is read
 #: without them (the analyses that need one say so).
 LATER_OUTPUTS: frozenset[str] = frozenset({"nvda_gross_margin_underlying", "nvda_one_off_charges"})
+
+#: Named groups of outputs, for storing part of a run (``risk run --keep``). ``margins`` holds
+#: what the report needs (its summary, fan and distribution charts, and the joint chart of
+#: NVIDIA's gross margin and AWS's uplift); ``nvidia``, ``aws`` and ``drivers`` split the
+#: outputs between them; ``all`` is every output.
+OUTPUT_GROUPS: dict[str, tuple[str, ...]] = {
+    "margins": ("nvda_gross_margin", "nvda_gross_margin_underlying", "nvda_operating_margin", "aws_operating_margin",
+                "aws_operating_margin_all_gpu", "aws_margin_uplift", "aws_margin_uplift_bp"),
+    "nvidia": tuple(o for o in OUTPUTS if o.startswith("nvda_")),
+    "aws": tuple(o for o in OUTPUTS if o.startswith("aws_") or o == "amazon_capex"),
+    "drivers": ("capex_hyperscaler", "accelerator_market", "asic_share_inference", "asic_share_training", "asic_unit_share",
+                "asic_spend_share", "inference_share", "compute_supply", "compute_demand", "utilization", "digestion"),
+    "all": tuple(OUTPUTS),
+}
+
+
+def select_outputs(names) -> tuple[str, ...]:
+    """The outputs named by ``names``: output names or groups of :data:`OUTPUT_GROUPS`.
+
+    Parameters
+    ----------
+    names : str or iterable of str
+        Names, each possibly comma-separated (``"margins,aws_revenue"``).
+
+    Returns
+    -------
+    tuple of str
+        The outputs, in the glossary's order, each once.
+
+    Raises
+    ------
+    ValueError
+        For an unknown name, with the closest and every allowed group and output.
+    """
+    import difflib
+
+    items = [names] if isinstance(names, str) else list(names)
+    words = [w.strip() for item in items for w in str(item).split(",") if w.strip()]
+    if not words:
+        raise ValueError(f"name at least one output or group; groups: {', '.join(OUTPUT_GROUPS)}")
+    chosen = set()
+    for w in words:
+        if w in OUTPUT_GROUPS:
+            chosen.update(OUTPUT_GROUPS[w])
+        elif w in OUTPUTS:
+            chosen.add(w)
+        else:
+            close = difflib.get_close_matches(w, [*OUTPUT_GROUPS, *OUTPUTS], n=1, cutoff=0.6)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            raise ValueError(f"no output or group named '{w}'{hint}; groups: {', '.join(OUTPUT_GROUPS)}; "
+                             f"outputs: {', '.join(OUTPUTS)}")
+    return tuple(o for o in OUTPUTS if o in chosen)
+
 
 #: Per-draw quantities derived when the base year is calibrated (dims: draw).
 CALIBRATED: dict[str, OutputInfo] = {

@@ -95,13 +95,21 @@ def skill(table: pd.DataFrame) -> pd.DataFrame:
                          "against trend": 1 - g["CRPS"].mean() / g["CRPS trend"].mean()})
 
 
-def hindcast(scenario: str | Path = "scenarios/hindcast_2023.yaml", draws: int | None = None, seed: int | None = None) -> tuple[pd.DataFrame, xr.Dataset]:
-    """Run the hindcast scenario and score it against the actuals in its data folder."""
+def hindcast(scenario: str | Path = "scenarios/hindcast_2023.yaml", draws: int | None = None, seed: int | None = None,
+             progress=None) -> tuple[pd.DataFrame, xr.Dataset]:
+    """Run the hindcast scenario and score it against the actuals in its data folder.
+
+    ``progress``, a :class:`risk.progress.Sink`, hears "preparing", "simulating" with the
+    draws done, then "scoring".
+    """
+    from .progress import PREPARING, phase
     from .scenario import load_scenario
     from .simulate import simulate
 
     sc = load_scenario(scenario)
-    ds = simulate(sc, draws=draws, seed=seed, dtype="float64")
+    phase(progress, PREPARING)
+    ds = simulate(sc, draws=draws, seed=seed, dtype="float64", progress=None if progress is None else progress.counter("simulating"))
+    phase(progress, "scoring")
     quarterly = None
     if (Path(sc.data_dir) / "quarterly.csv").is_file():
         from .data import read_quarterly

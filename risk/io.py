@@ -25,7 +25,8 @@ import xarray as xr
 
 from .errors import Problem, ScenarioError
 
-__all__ = ["save_run", "load_run", "check_run", "check_output", "RunFileError", "OutputError", "atomic_path"]
+__all__ = ["save_run", "save_update", "update_chain", "load_run", "check_run", "check_output", "keep_outputs", "kept_outputs", "require_outputs",
+           "RunFileError", "OutputError", "MissingOutputError", "atomic_path"]
 
 #: Suffixes a run is written with.
 RUN_SUFFIXES = (".nc", ".zarr")
@@ -185,7 +186,60 @@ def _exchange(a: Path, b: Path) -> bool:
     raise OSError(err, os.strerror(err), str(b))
 
 
-def save_run(ds: xr.Dataset, path: str | Path) -> Path:
+#: zlib (NetCDF) and zstd (Zarr) level of ``compress=True``: level 1 gives within 1 % of the
+#: size of level 6 at two thirds of its write time (docs/outputs.md).
+COMPRESS_LEVEL = 1
+
+
+def keep_outputs(ds: xr.Dataset, keep=None) -> xr.Dataset:
+    """The run with only the outputs ``keep`` names; every parameter, weight and attribute stays.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A run.
+    keep : str or iterable of str, optional
+        Output names or groups of :data:`risk.glossary.OUTPUT_GROUPS` (comma-separated or a
+        list); None or ``all`` keeps every output.
+
+    Returns
+    -------
+    xarray.Dataset
+        Without the other outputs; a subset records what it kept in the attributes ``keep``
+        (the names as given) and ``outputs_kept`` (JSON list of outputs).
+
+    Raises
+    ------
+    ValueError
+        For a name that is neither an output nor a group (listing the allowed ones).
+    """
+    import json
+
+    from .glossary import OUTPUTS, select_outputs
+
+    if keep is None:
+        return ds
+    chosen = select_outputs(keep)
+    if set(chosen) == set(OUTPUTS):
+        return ds
+    out = ds.drop_vars([v for v in OUTPUTS if v in ds and v not in chosen])
+    out.attrs["keep"] = ",".join([keep] if isinstance(keep, str) else [str(k) for k in keep])
+    out.attrs["outputs_kept"] = json.dumps([v for v in chosen if v in ds])
+    return out
+
+
+def _level(compress) -> int:
+    """The compression level of ``compress`` (False/None: 0; True: :data:`COMPRESS_LEVEL`; 1-9)."""
+    if compress is None or compress is False:
+        return 0
+    if compress is True:
+        return COMPRESS_LEVEL
+    if isinstance(compress, int) and 1 <= compress <= 9:
+        return compress
+    raise ValueError(f"compress must be True, False or a level 1-9 (got {compress!r})")
+
+
+def save_run(ds: xr.Dataset, path: str | Path, *, keep=None, compress: bool | int = False) -> Path:
     """Write a run to NetCDF (``.nc``) or Zarr (``.zarr``) at ``path``; return the path.
 
     The path is checked first (:func:`check_output`): only a run of this tool is replaced, and
@@ -195,25 +249,122 @@ def save_run(ds: xr.Dataset, path: str | Path) -> Path:
     damaged instead of using them. A dask-backed run (``simulate(..., lazy=True)``) is computed chunk by
     chunk as it is written, so memory is bounded by the chunks in flight.
 
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        The run.
+    path : str or Path
+        A ``.nc`` file or a ``.zarr`` folder.
+    keep : str or iterable of str, optional
+        Store only these outputs (names or groups, :func:`keep_outputs`); parameters,
+        weights and attributes are always stored. Default: every output.
+    compress : bool or int
+        Compress every numeric variable: zlib with byte shuffle in NetCDF, Blosc zstd with
+        byte shuffle in Zarr, at :data:`COMPRESS_LEVEL` (True) or the level given (1-9).
+        Zarr runs are compressed with Blosc lz4 without it (zarr's default).
+
     Raises
     ------
     OutputError
         For a path that is refused, or a write that fails (the disk filled up, say); the
         old output, if any, is left as it was.
+    ValueError
+        For an unknown name in ``keep`` or a bad ``compress``.
     """
+    level = _level(compress)
+    ds = keep_outputs(ds, keep)
     path = check_output(path, "run", size=int(ds.nbytes * 1.05))
+    _write(ds, path, level)
+    return path
+
+
+def _write(ds: xr.Dataset, path: Path, level: int = 0) -> None:
+    """Write ``ds`` to ``path`` (checked) in one step, every numeric variable with a checksum."""
     numeric = [v for v in ds.data_vars if ds[v].dtype.kind in "fiu"]
     try:
         if path.suffix == ".zarr":
             import numcodecs
 
-            _save_zarr(ds, path, {v: {"filters": [numcodecs.CRC32()]} for v in numeric})
+            extra = {"compressors": [numcodecs.Blosc("zstd", level, numcodecs.Blosc.SHUFFLE)]} if level else {}
+            _save_zarr(ds, path, {v: {"filters": [numcodecs.CRC32()], **extra} for v in numeric})
         else:
+            extra = {"zlib": True, "complevel": level, "shuffle": True} if level else {}
             with atomic_path(path) as tmp:
-                _write_netcdf(ds, tmp, {v: {"fletcher32": True} for v in numeric})
+                _write_netcdf(ds, tmp, {v: {"fletcher32": True, **extra} for v in numeric})
     except OSError as e:
         raise OutputError(path, f"could not be written ({e.strerror or e}); any output that was there is unchanged") from None
+
+
+def save_update(updated: xr.Dataset, path: str | Path, run: str | Path, original: xr.Dataset | None = None) -> Path:
+    """Write an updated run as an update file at ``path`` that refers to the run at ``run``.
+
+    The file holds only what the update added (``weight``, ``log_likelihood``, and
+    ``source_draw`` if resampled), the attributes it set, and the run's path and content
+    hash (:mod:`risk.weights`); :func:`load_run` joins it onto the run. It takes about
+    1-2 % of the run's size.
+
+    Parameters
+    ----------
+    updated : xarray.Dataset
+        ``risk.update.update(...).run``.
+    path : str or Path
+        A ``.nc`` file or a ``.zarr`` folder; not the run itself, nor a file the run's own
+        update chain refers to.
+    run : str or Path
+        The saved run (or update file) that was updated.
+    original : xarray.Dataset, optional
+        That run as :func:`load_run` read it (read again if not given).
+
+    Raises
+    ------
+    OutputError
+        For a path that is refused or cannot be written.
+    RunFileError
+        If ``run`` cannot be read.
+    """
+    from .weights import update_file
+
+    path = check_output(path, "run")
+    chain = [p.resolve() for p in update_chain(run)]
+    if path.resolve() in chain:
+        raise OutputError(path, f"is {'the run being updated' if path.resolve() == chain[0] else 'a run the update builds on'}: "
+                                "an update is saved as the weights of the run it refers to, so it cannot replace it; "
+                                "choose another path")
+    original = load_run(run) if original is None else original
+    _write(update_file(updated, original, run, path), path)
     return path
+
+
+def update_chain(path: str | Path) -> list[Path]:
+    """``path`` and, if it is an update file, the runs it refers to in turn (read from attributes only)."""
+    from .weights import KIND, reference
+
+    chain, path = [], Path(path)
+    while path not in chain and len(chain) < 100:
+        chain.append(path)
+        attrs = _attributes(path)
+        if attrs.get("kind") != KIND or "update_of" not in attrs:
+            break
+        found = [p for p in reference(path, attrs) if p.exists()]
+        if not found:
+            break
+        path = found[0]
+    return chain
+
+
+def _attributes(path: Path) -> dict:
+    """The global attributes of a run file, without reading its data ({} if it cannot be read)."""
+    import json
+
+    try:
+        if path.suffix == ".zarr":
+            return json.loads((path / ".zattrs").read_text())
+        import h5py
+
+        with h5py.File(path, "r") as f:
+            return {k: (v.decode() if isinstance(v, bytes) else v) for k, v in f.attrs.items()}
+    except Exception:  # noqa: BLE001 - what cannot be read refers to nothing
+        return {}
 
 
 def _write_netcdf(ds: xr.Dataset, tmp: Path, encoding: dict) -> None:
@@ -308,17 +459,20 @@ def _remove_tree(path: Path, attempts: int = 20) -> None:
         time.sleep(0.05)
 
 
-def load_run(path: str | Path) -> xr.Dataset:
+def load_run(path: str | Path, _seen: tuple[Path, ...] = ()) -> xr.Dataset:
     """Load a run saved by :func:`save_run` fully into memory (a ``.nc`` file or a ``.zarr`` folder).
 
-    Every run file goes through this gate: ``ds.risk`` works on what it returns.
+    Every run file goes through this gate: ``ds.risk`` works on what it returns. An update
+    file (:func:`save_update`) is joined onto the run it refers to, which must be there and
+    unchanged (its content hash, :func:`risk.weights.content_hash`).
 
     Raises
     ------
     RunFileError
         Naming the file and what is wrong with it: missing, not a NetCDF or Zarr run, not
         readable (truncated, empty, corrupted), not a run of this tool, without draws, or
-        with weights that are not finite and non-negative with a positive sum.
+        with weights that are not finite and non-negative with a positive sum; an update
+        whose run is missing or has changed since.
     """
     from . import accessor  # noqa: F401  (registers ds.risk)
 
@@ -339,8 +493,35 @@ def load_run(path: str | Path) -> xr.Dataset:
         reason = str(e).splitlines()[0] if str(e) else type(e).__name__
         raise RunFileError(path, f"cannot be read as a {kind} run ({type(e).__name__}: {reason[:200]}); "
                                  "it may be truncated, empty or not a run") from None
+    from .weights import is_update_file
+
+    if is_update_file(ds):
+        ds = _join_update(path, ds, _seen)
     check_run(ds, path)
     return ds
+
+
+def _join_update(path: Path, update: xr.Dataset, seen: tuple[Path, ...]) -> xr.Dataset:
+    """The run an update file refers to, checked unchanged, with the update joined on."""
+    from .weights import content_hash, join, reference
+
+    places = reference(path, update.attrs)
+    found = next((p for p in places if p.exists()), None)
+    said = update.attrs["update_of"]
+    if found is None:
+        raise RunFileError(path, f"is an update of the run {said}, which is missing (looked for {places[0]} and {places[1]}); "
+                                 "put the run back, or update the run again")
+    if found.resolve() in seen or found.resolve() == path.resolve():
+        raise RunFileError(path, f"is an update of {found}, which refers back to it: the chain of updates is a loop")
+    run = load_run(found, (*seen, path.resolve()))
+    now = content_hash(run)
+    if now != update.attrs["update_of_sha256"]:
+        raise RunFileError(path, f"is an update of the run {found}, which has changed since the update was made (content "
+                                 f"hash {update.attrs['update_of_sha256'][:12]} then, {now[:12]} now): its weights no longer "
+                                 "fit the run's draws; run risk update on the run again")
+    if run.sizes["draw"] != update.sizes["draw"]:
+        raise RunFileError(path, f"has {update.sizes['draw']:,} draws and its run {found} {run.sizes['draw']:,}")
+    return join(run, update)
 
 
 #: What every run of this tool carries.
@@ -359,7 +540,8 @@ def check_run(ds: xr.Dataset, path: str | Path = "<run>") -> None:
         raise RunFileError(path, f"is not a run of risk: no {what}; write runs with risk run --out or risk.save_run")
     if ds.sizes["draw"] == 0:
         raise RunFileError(path, "has no draws")
-    absent = [name for name in OUTPUTS if name not in ds and name not in LATER_OUTPUTS]
+    kept = kept_outputs(ds)
+    absent = [name for name in OUTPUTS if name not in ds and name not in LATER_OUTPUTS and (kept is None or name in kept)]
     if absent:
         raise RunFileError(path, f"lacks the output{'s' if len(absent) > 1 else ''} {', '.join(absent[:5])}"
                                  f"{' ...' if len(absent) > 5 else ''}; it was written by another version or edited")
@@ -369,3 +551,35 @@ def check_run(ds: xr.Dataset, path: str | Path = "<run>") -> None:
         w = ds["weight"].values
         if not (np.isfinite(w).all() and (w >= 0).all() and w.sum() > 0):
             raise RunFileError(path, "has weights that are not all finite and non-negative with a positive sum")
+
+
+def kept_outputs(ds: xr.Dataset) -> tuple[str, ...] | None:
+    """The outputs a run saved with ``keep`` stores (:func:`keep_outputs`), or None for a whole run."""
+    import json
+
+    if "outputs_kept" not in ds.attrs:
+        return None
+    return tuple(json.loads(ds.attrs["outputs_kept"]))
+
+
+def missing_output_note(ds: xr.Dataset, name: str) -> str | None:
+    """Why the run lacks the output ``name`` when it was saved with only some outputs, else None."""
+    from .glossary import OUTPUTS
+
+    kept = kept_outputs(ds)
+    if kept is None or name not in OUTPUTS or name in ds:
+        return None
+    return (f"the run has no output '{name}': it was saved with --keep {ds.attrs.get('keep', '')} (outputs "
+            f"{', '.join(kept)}); run it again with --keep naming '{name}' (or a group holding it), or without --keep")
+
+
+class MissingOutputError(RunFileError):
+    """A run saved with only some outputs lacks one a command needs: names it and the ``--keep`` used."""
+
+
+def require_outputs(ds: xr.Dataset, names, path: str | Path = "<run>") -> None:
+    """Refuse (:class:`MissingOutputError`) a run saved with ``keep`` that lacks one of ``names``."""
+    for name in names:
+        note = missing_output_note(ds, name)
+        if note is not None:
+            raise MissingOutputError(path, note)

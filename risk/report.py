@@ -16,7 +16,7 @@ from .io import atomic_path
 from .summary import KEY_MARGINS
 
 __all__ = ["build_report", "render_html", "run_labels", "summary_frame", "difference_frame", "REPORT_YEARS",
-           "DEFAULT_EVENT", "WATERFALL_DRAWS"]
+           "DEFAULT_EVENT", "WATERFALL_DRAWS", "REPORT_OUTPUTS"]
 
 #: Years of the executive summary (with the horizon added).
 REPORT_YEARS = (2026, 2028, 2030)
@@ -24,6 +24,8 @@ DEFAULT_EVENT = "nvda_gross_margin[2030] < 0.60"
 FIGURE_IDS = ("fan", "distribution", "joint", "sensitivity-nvda", "sensitivity-aws")
 #: Draws of each small run of the waterfall of what moved the median (same seed for all).
 WATERFALL_DRAWS = 4096
+#: The outputs a report reads (all in the ``margins`` group of :data:`risk.glossary.OUTPUT_GROUPS`).
+REPORT_OUTPUTS = (*KEY_MARGINS, "aws_margin_uplift_bp")
 
 
 def _est(e: metrics.Estimate, units: str) -> str:
@@ -152,8 +154,9 @@ def _combine(runs: Sequence[xr.Dataset], labels: Sequence[str]) -> xr.Dataset:
     if len(runs) == 1:
         return runs[0]
     parts = []
+    common = set.intersection(*(set(map(str, ds.data_vars)) for ds in runs))  # runs saved with different --keep
     for label, ds in zip(labels, runs):
-        keep = [v for v in ds.data_vars if ds[v].dims == ("draw", "year")]
+        keep = [v for v in ds.data_vars if ds[v].dims == ("draw", "year") and v in common]
         parts.append(ds[keep].assign_coords(scenario=("draw", np.full(ds.sizes["draw"], label))))
     return xr.concat(parts, dim="draw", combine_attrs="drop_conflicts", join="inner")
 
@@ -223,16 +226,19 @@ def _backtest_appendix(points) -> dict:
 
 
 def _context(runs: Sequence[xr.Dataset], labels: Sequence[str] | None, event: str, target_year: int, hindcast, quarterly,
-             backtest,
-             thresholds: dict[str, float] | None, waterfall_draws: int) -> tuple[dict, dict, dict]:
+             backtest, thresholds: dict[str, float] | None, waterfall_draws: int,
+             progress=None) -> tuple[dict, dict, dict]:
     """What the report shows: the template's context, and its numbers as named tables with
-    their units (for the workbook)."""
+    their units (for the workbook). ``progress``, a :class:`risk.progress.Sink`, hears the
+    phases "summary", "figures", "sensitivity" and "reverse stress"."""
     from .export import FRACTION, ROW, unit_name
+    from .progress import phase
     from .sensitivity import rank_correlations
     from .stress import reverse_stress
 
     import pandas as pd
 
+    phase(progress, "summary")
     labels = run_labels(runs, labels)
     several = len(runs) > 1
     first = runs[0]
@@ -275,6 +281,7 @@ def _context(runs: Sequence[xr.Dataset], labels: Sequence[str] | None, event: st
                                 for n in later]} for r in diff.to_dict("records")],
         }
 
+    phase(progress, "figures")
     names = labels if several else (list(dict.fromkeys(str(n) for n in first["scenario"].values)) if "scenario" in first.coords else [])
     colors = plots.palette(names)
     by_scen = "scenario" in combined.coords and len(np.unique(combined["scenario"].values)) > 1
@@ -307,6 +314,7 @@ def _context(runs: Sequence[xr.Dataset], labels: Sequence[str] | None, event: st
     figures.append({"id": "joint", "svg": plots.to_svg(plots.joint(combined, "nvda_gross_margin", "aws_margin_uplift_bp", target_year)),
                     "caption": f"NVIDIA's gross margin and AWS's operating-margin uplift from own silicon in {target_year} "
                                f"(dashed: medians{', all runs pooled' if several else ''})."})
+    phase(progress, "sensitivity")
     sens = []
     for var, fid in (("nvda_gross_margin", "sensitivity-nvda"), ("aws_operating_margin", "sensitivity-aws")):
         prcc = rank_correlations(first, var, "prcc")[target_year]
@@ -317,6 +325,7 @@ def _context(runs: Sequence[xr.Dataset], labels: Sequence[str] | None, event: st
                        f"assumption{f' ({labels[0]})' if several else ''}."})
     tables["sensitivity"] = pd.concat(sens, ignore_index=True)
 
+    phase(progress, "reverse stress")
     r = reverse_stress(first, event)
     stress = {
         "event": r.event.text, "prob": f"{r.probability.value:.1%} ± {r.probability.se:.1%}", "prob_plain": f"{r.probability.value:.1%}",
@@ -392,22 +401,25 @@ def _render(context: dict) -> str:
 
 def render_html(runs: Sequence[xr.Dataset], event: str = DEFAULT_EVENT, target_year: int = 2030,
                 hindcast: tuple | None = None, quarterly=None, thresholds: dict[str, float] | None = None,
-                labels: Sequence[str] | None = None, waterfall_draws: int = WATERFALL_DRAWS, backtest=None) -> str:
+                labels: Sequence[str] | None = None, waterfall_draws: int = WATERFALL_DRAWS, backtest=None,
+                progress=None) -> str:
     """The report as HTML (charts inline as SVG).
 
     ``labels`` name the runs (:func:`run_labels`). With several runs the report compares them:
     a table of differences from the first run, one colour per run in every chart
     (:func:`risk.plots.palette`), overlaid cumulative distributions and, for two runs whose
     scenarios differ by overrides, a waterfall of what moved the median (small runs of
-    ``waterfall_draws``; 0 leaves it out).
+    ``waterfall_draws``; 0 leaves it out). ``progress``, a :class:`risk.progress.Sink`, hears
+    the phases "summary", "figures", "sensitivity" and "reverse stress".
     """
-    return _render(_context(runs, labels, event, target_year, hindcast, quarterly, backtest, thresholds, waterfall_draws)[0])
+    return _render(_context(runs, labels, event, target_year, hindcast, quarterly, backtest, thresholds, waterfall_draws,
+                            progress)[0])
 
 
 def build_report(runs: Sequence[xr.Dataset], out: str | Path, event: str = DEFAULT_EVENT, target_year: int = 2030,
                  hindcast: tuple | None = None, quarterly=None, thresholds: dict[str, float] | None = None,
                  labels: Sequence[str] | None = None, workbook: bool = True, waterfall_draws: int = WATERFALL_DRAWS,
-                 backtest=None) -> Path:
+                 backtest=None, progress=None) -> Path:
     """Write the report to ``out`` (.pdf with WeasyPrint, or .html), atomically, and with
     ``workbook`` its numbers to an Excel workbook beside it (same name, ``.xlsx``).
 
@@ -418,14 +430,19 @@ def build_report(runs: Sequence[xr.Dataset], out: str | Path, event: str = DEFAU
     the runs (:func:`render_html`). The workbook's sheets: summary, by scenario, differences
     (several runs), waterfall (when there is one), sensitivity, assumptions, and reported vs
     model (with ``quarterly``); values are numbers, with percent and USD bn formats.
+    ``progress``, a :class:`risk.progress.Sink`, hears the phases of the context (summary,
+    figures, sensitivity, reverse stress), then "writing PDF" (or "writing HTML").
     """
     from .export import write_workbook
+    from .progress import phase
 
     out = Path(out)
     if out.suffix.lower() not in (".pdf", ".html"):
         raise ValueError(f"report file must end in .pdf or .html, got {out.name!r}")
-    context, tables, units = _context(runs, labels, event, target_year, hindcast, quarterly, backtest, thresholds, waterfall_draws)
+    context, tables, units = _context(runs, labels, event, target_year, hindcast, quarterly, backtest, thresholds, waterfall_draws,
+                                      progress)
     html = _render(context)
+    phase(progress, f"writing {out.suffix.lower().lstrip('.').upper()}")
     with atomic_path(out) as tmp:
         if out.suffix.lower() == ".html":
             tmp.write_text(html, encoding="utf-8")

@@ -131,11 +131,12 @@ def evaluate(scenario: Scenario, params: dict[str, np.ndarray], shocks: np.ndarr
 
 
 def tornado(scenario: Scenario, output: str, draws: int = 10_000, seed: int | None = None, low: float = 0.10,
-            high: float = 0.90, sampling: str | None = None) -> xr.Dataset:
+            high: float = 0.90, sampling: str | None = None, progress=None) -> xr.Dataset:
     """Swing of the mean of ``output`` when each parameter moves from its ``low`` to its ``high`` quantile.
 
     Every other input is drawn as in the run, with the same seed, so each swing is the
-    parameter's effect alone.
+    parameter's effect alone. ``progress``, a :class:`risk.progress.Sink`, hears "sampling",
+    then "tornado" with the parameters done.
 
     Returns
     -------
@@ -143,22 +144,28 @@ def tornado(scenario: Scenario, output: str, draws: int = 10_000, seed: int | No
         ``low``, ``high`` (the mean output with the parameter pinned at each quantile) and
         ``swing`` (high - low), dims (parameter, year), units of the output; ``base`` (year).
     """
+    from .progress import phase
+
     _check_output(output)
     seed = scenario.settings.seed if seed is None else seed
     sampling = sampling or scenario.settings.sampling
     H = scenario.settings.horizon
+    phase(progress, "sampling")
     params = sample_parameters(scenario.parameters, draws, seed, sampling, scenario.correlations)
     shocks = sample_shocks(seed, scenario.steps, 0, draws)
     names = uncertain_parameters(scenario)
     lo_, hi_ = np.empty((len(names), H + 1)), np.empty((len(names), H + 1))
     data = scenario.base_data()
     base = evaluate(scenario, params, shocks, [output], data)[output].mean(0)
+    phase(progress, "tornado", "parameters")
     for i, p in enumerate(names):
         dist = scenario.parameters[p]
         for q, target in ((low, lo_), (high, hi_)):
             pinned = dict(params)
             pinned[p] = np.full(draws, float(dist.ppf(np.array([q]))[0]))
             target[i] = evaluate(scenario, pinned, shocks, [output], data)[output].mean(0)
+        if progress is not None:
+            progress(i + 1, len(names))
     years = np.arange(scenario.settings.base_year, scenario.settings.base_year + H + 1)
     units = OUTPUTS[output].units
     ds = xr.Dataset(
@@ -275,21 +282,25 @@ def sobol_indices(func: Callable[[np.ndarray], np.ndarray], names: Sequence[str]
 
 
 def model_sobol(scenario: Scenario, outputs: Sequence[str], n: int = 4096, seed: int | None = None,
-                conf_level: float = 0.95, n_boot: int = 200) -> SobolResult:
+                conf_level: float = 0.95, n_boot: int = 200, progress=None) -> SobolResult:
     """Sobol indices of model outputs for every year: each uncertain parameter and the shocks.
 
     The inputs are the uncertain parameters (through their inverse CDFs) and one group,
     ``shocks``, for all yearly shocks: A rows take shock stream ``seed``, B rows stream
     ``seed + 1``, and each AB_i takes its shocks from A except AB_shocks, from B. Costs
-    n·(k + 3) model evaluations for k uncertain parameters.
+    n·(k + 3) model evaluations for k uncertain parameters. ``progress``, a
+    :class:`risk.progress.Sink`, hears "sampling", "model (N evaluations)" and "bootstrap".
 
     Returns
     -------
     SobolResult
         Indices over (input, variable, year).
     """
+    from .progress import phase
+
     for o in outputs:
         _check_output(o)
+    phase(progress, "sampling")
     if scenario.correlations is not None:
         warnings.warn("Sobol indices need independent inputs: the scenario's correlations are ignored", stacklevel=2)
     seed = scenario.settings.seed if seed is None else seed
@@ -307,8 +318,10 @@ def model_sobol(scenario: Scenario, outputs: Sequence[str], n: int = 4096, seed:
     sa, sb = sample_shocks(seed, scenario.steps, 0, n), sample_shocks(seed + 1, scenario.steps, 0, n)
     row, use_b = np.arange(m) % n, u[:, -1] > 0.5
     shocks = np.where(use_b, sb[:, :, row], sa[:, :, row])
+    phase(progress, f"model ({m:,} evaluations)")
     res = evaluate(scenario, params, shocks, outputs)
     y = np.concatenate([res[o] for o in outputs], axis=1)
+    phase(progress, "bootstrap")
     s1, s1c, st, stc = _estimate(y, n, k, seed, conf_level, n_boot)
     years = np.arange(scenario.settings.base_year, scenario.settings.base_year + H + 1)
     shape, dims = (k, len(outputs), H + 1), ("input", "variable", "year")

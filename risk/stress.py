@@ -187,9 +187,11 @@ def parse_event(text: str, ds: xr.Dataset | None = None) -> Event:
         if ds is not None:
             outputs = [str(v) for v in ds.data_vars if ds[v].dims == ("draw", "year")]
             if var not in outputs:
+                from .io import missing_output_note
+
                 close = difflib.get_close_matches(var, outputs, n=1)
                 hint = f" (did you mean '{close[0]}'?)" if close else ""
-                problems.append(Problem("--event", f"no output named '{var}'{hint}", part, True))
+                problems.append(Problem("--event", missing_output_note(ds, var) or f"no output named '{var}'{hint}", part, True))
                 continue
             years = [int(y) for y in ds["year"].values]
             if year not in years:
