@@ -36,7 +36,7 @@ def test_the_report_workbook_holds_the_reports_numbers(pair, tmp_path):
     assert r.exit_code == 0, r.output
     assert f"wrote {tmp_path / 'r.html'} and {tmp_path / 'r.xlsx'}" in r.output
     wb = openpyxl.load_workbook(tmp_path / "r.xlsx")
-    assert wb.sheetnames == ["summary", "by scenario", "sensitivity", "assumptions", "reported vs model"]
+    assert wb.sheetnames == ["summary", "by scenario", "sensitivity", "assumptions", "backtest", "reported vs model"]
     ws = wb["summary"]
     header = [c.value for c in ws[1]]
     rows = {(row[header.index("variable")].value, row[header.index("year")].value): row for row in ws.iter_rows(min_row=2)}
