@@ -38,10 +38,10 @@ from .scenario import Scenario, load_scenario, scenario_from_dict
 from .summary import KEY_MARGINS
 
 __all__ = ["Control", "Change", "Results", "Explorer", "shift_entry", "shift_range", "top_drivers", "is_shiftable",
-           "build_page", "serve", "charts", "load_target", "INSTALL_HINT", "MIN_DRAWS", "MAX_DRAWS"]
+           "build_page", "control_class", "serve", "charts", "load_target", "INSTALL_HINT", "MIN_DRAWS", "MAX_DRAWS"]
 
 #: How to get the explorer's dependencies.
-INSTALL_HINT = "risk explore needs Panel: install it with pip install -e '.[explore]' (or pip install 'panel>=1.4')"
+INSTALL_HINT = "risk explore needs Panel: install it with pip install -e '.[explore]' (or pip install 'panel>=1.9')"
 
 #: Draws a rerun may take: enough for the threshold probabilities, few enough to stay interactive.
 MIN_DRAWS, MAX_DRAWS = 1_000, 2_000_000
@@ -536,6 +536,11 @@ def summary_text(explorer: Explorer, res: Results, chart_seconds: float | None =
             f"(run {res.seconds:.2f} s{charts_part})")
 
 
+def control_class(path: str) -> str:
+    """The CSS class of a parameter's control on the page: ``risk-control-`` and the path, dots as dashes."""
+    return "risk-control-" + path.replace(".", "-")
+
+
 def build_page(explorer: Explorer, save_to: str | Path, first: Results | None = None):
     """The page for one browser session: controls on the left, results on the right.
 
@@ -558,16 +563,18 @@ def build_page(explorer: Explorer, save_to: str | Path, first: Results | None = 
     for c in explorer.controls:
         decimals = max(0, -int(math.floor(math.log10(c.step))))
         sliders[c.path] = pn.widgets.EditableFloatSlider(
-            name=c.label, start=c.start, end=c.end, step=c.step, value=c.origin, format=f"0.{'0' * decimals}" if decimals else "0",
-            width=320, css_classes=["risk-control"])
+            label=c.label, start=c.start, end=c.end, step=c.step, value=c.origin, format=f"0.{'0' * decimals}" if decimals else "0",
+            width=320, css_classes=["risk-control", control_class(c.path)])
     weights = {}
     if explorer.is_set:
         for name, _, w in explorer.members:
-            weights[name] = pn.widgets.EditableFloatSlider(name=f"weight of {name}", start=0.0, end=1.0, step=0.01,
-                                                           value=round(w, 4), format="0.00", width=320)
-    save_path = pn.widgets.TextInput(name="save as", value=str(save_to), width=320)
-    save_button = pn.widgets.Button(name="Save scenario", button_type="primary", width=320)
-    reset_button = pn.widgets.Button(name="Reset", width=320)
+            weights[name] = pn.widgets.EditableFloatSlider(label=f"weight of {name}", start=0.0, end=1.0, step=0.01,
+                                                           value=round(w, 4), format="0.00", width=320,
+                                                           css_classes=["risk-weight", f"risk-weight-{name}"])
+    save_path = pn.widgets.TextInput(label="save as", value=str(save_to), width=320)
+    save_button = pn.widgets.Button(label="Save scenario", color="primary", width=320)
+    reset_button = pn.widgets.Button(label="Reset", width=320)
+    title = pn.pane.Markdown(f"## What if? {explorer.name}", width=900)
     summary = pn.pane.Markdown("", width=900)
     p50 = pn.pane.HTML("", width=900)
     probs = pn.pane.HTML("", width=900)
@@ -575,7 +582,8 @@ def build_page(explorer: Explorer, save_to: str | Path, first: Results | None = 
     status = pn.pane.Markdown("", width=900, css_classes=["risk-status"])
     fan = pn.pane.PNG(None, width=900)
     dist = pn.pane.PNG(None, width=900)
-    state = {"sliders": sliders, "weights": weights, "results": None, "updates": 0}
+    state = {"sliders": sliders, "weights": weights, "results": None, "updates": 0, "save": save_button,
+             "save_path": save_path, "status": status, "reset": reset_button}
 
     def current():
         return ({p: s.value for p, s in sliders.items()}, {n: s.value for n, s in weights.items()} or None)
@@ -631,7 +639,7 @@ def build_page(explorer: Explorer, save_to: str | Path, first: Results | None = 
     side = pn.Column(pn.pane.Markdown(f"### Drivers\n{what}", width=320), *sliders.values(),
                      *([pn.pane.Markdown("### Scenario weights\nrelative; 0 leaves a scenario out", width=320)] if weights else []),
                      *weights.values(), reset_button, save_path, save_button, changes, width=340)
-    main = pn.Column(summary, p50, probs, status, fan, dist)
+    main = pn.Column(title, summary, p50, probs, status, fan, dist)
     page = pn.Row(side, main)
     page.state = state
     return page
