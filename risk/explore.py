@@ -499,12 +499,19 @@ def _png(fig) -> bytes:
     return buf.getvalue()
 
 
-def charts(res: Results) -> tuple[bytes, bytes]:
-    """Fan charts of the key margins and their distributions in the target year, as PNG bytes."""
+#: Draws the density curves are estimated from (evenly spaced through the run, so a set's
+#: scenarios keep their shares): smooth at a fraction of the cost of all draws.
+DENSITY_DRAWS = 10_000
+
+
+def charts(res: Results, by_scenario: bool = False) -> tuple[bytes, bytes]:
+    """Fan charts of the key margins (with each scenario's median line if ``by_scenario``) and
+    their distributions in the target year, as PNG bytes."""
     from . import plots
 
-    fan = plots.fan_chart(res.ds, list(KEY_MARGINS), by_scenario=False)
-    dist = plots.distribution(res.ds, list(KEY_MARGINS), res.target_year)
+    fan = plots.fan_chart(res.ds, list(KEY_MARGINS), by_scenario=by_scenario)
+    every = max(1, res.ds.sizes["draw"] // DENSITY_DRAWS)
+    dist = plots.distribution(res.ds.isel(draw=slice(None, None, every)), list(KEY_MARGINS), res.target_year)
     return _png(fan), _png(dist)
 
 
@@ -582,25 +589,38 @@ def build_page(explorer: Explorer, save_to: str | Path, first: Results | None = 
     status = pn.pane.Markdown("", width=900, css_classes=["risk-status"])
     fan = pn.pane.PNG(None, width=900)
     dist = pn.pane.PNG(None, width=900)
-    state = {"sliders": sliders, "weights": weights, "results": None, "updates": 0, "save": save_button,
+    state = {"sliders": sliders, "weights": weights, "results": None, "updates": 0, "drawn": 0, "save": save_button,
              "save_path": save_path, "status": status, "reset": reset_button}
 
     def current():
         return ({p: s.value for p, s in sliders.items()}, {n: s.value for n, s in weights.items()} or None)
 
     def show(res: Results):
-        t = time.perf_counter()
-        fan_png, dist_png = charts(res)
-        chart_seconds = time.perf_counter() - t
-        fan.object, dist.object = fan_png, dist_png
+        """The numbers at once; the charts on the next tick of the server's loop (so the
+        browser gets the new P50s while the charts are drawn), inline without a server."""
         p50.object, probs.object = p50_html(res), probs_html(res)
-        summary.object = summary_text(explorer, res, chart_seconds)
+        summary.object = summary_text(explorer, res)
         vals, ws = current()
         lines = [f"- {c.scenario + ': ' if explorer.is_set else ''}{c.path}: {c.before} -> {c.after.split(' (')[0]}"
                  for c in explorer.changes(vals, ws)]
         changes.object = "**Changed**\n\n" + ("\n".join(lines) if lines else "nothing yet")
         state["results"] = res
         state["updates"] += 1
+        generation = state["updates"]
+
+        def draw():
+            if generation != state["updates"]:
+                return  # a newer run is on its way
+            t = time.perf_counter()
+            fan.object, dist.object = charts(res, by_scenario=explorer.is_set)
+            summary.object = summary_text(explorer, res, time.perf_counter() - t)
+            state["drawn"] = generation
+
+        doc = pn.state.curdoc
+        if doc is not None and doc.session_context is not None:
+            doc.add_next_tick_callback(draw)
+        else:
+            draw()
 
     def update(*_):
         vals, ws = current()
