@@ -506,12 +506,16 @@ DENSITY_DRAWS = 10_000
 
 def charts(res: Results, by_scenario: bool = False) -> tuple[bytes, bytes]:
     """Fan charts of the key margins (with each scenario's median line if ``by_scenario``) and
-    their distributions in the target year, as PNG bytes."""
+    their distributions in the target year (of the pooled draws: for a set, the weighted
+    mixture), as PNG bytes."""
     from . import plots
 
-    fan = plots.fan_chart(res.ds, list(KEY_MARGINS), by_scenario=by_scenario)
-    every = max(1, res.ds.sizes["draw"] // DENSITY_DRAWS)
-    dist = plots.distribution(res.ds.isel(draw=slice(None, None, every)), list(KEY_MARGINS), res.target_year)
+    margins = res.ds[list(KEY_MARGINS)]  # only what is drawn: a set's median lines slice it by scenario
+    fan = plots.fan_chart(margins, list(KEY_MARGINS), by_scenario=by_scenario)
+    every = max(1, margins.sizes["draw"] // DENSITY_DRAWS)
+    pooled = margins.isel(draw=slice(None, None, every))
+    pooled = pooled.drop_vars("scenario") if "scenario" in pooled.coords else pooled  # a set: the mixture's density
+    dist = plots.distribution(pooled, list(KEY_MARGINS), res.target_year)
     return _png(fan), _png(dist)
 
 
