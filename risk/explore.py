@@ -471,10 +471,20 @@ def _yaml_inline(v) -> str:
 
 
 def _description(name: str, changes: list[Change]) -> str:
+    """One line of what changed: each parameter once (its median, or its shift where it moved in
+    several scenarios) and each weight."""
     if not changes:
         return f"what-if on {name}: unchanged"
-    return f"what-if on {name}: " + ", ".join(f"{c.path} {c.after.split(' (')[0]}" if c.path != "weight"
-                                             else f"{c.scenario} weight {c.after}" for c in changes)
+    moved: dict[str, list[Change]] = {}
+    for c in changes:
+        if c.path != "weight":
+            moved.setdefault(c.path, []).append(c)
+    parts = [f"{p} {cs[0].after.split(' (')[0]}" if len(cs) == 1 else f"{p} shifted by {cs[0].after.split('shift ')[1].split(';')[0]}"
+             for p, cs in moved.items()]
+    weights = [f"{c.scenario} {c.after}" for c in changes if c.path == "weight"]
+    if weights:
+        parts.append("weights " + ", ".join(weights))
+    return f"what-if on {name}: " + "; ".join(parts)
 
 
 def _write_validated(path: Path, doc: dict, changes: list[Change], original: str, load) -> None:

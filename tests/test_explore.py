@@ -161,6 +161,7 @@ def test_a_saved_set_validates_and_reproduces(outlook, tmp_path):
     doc = yaml.safe_load(files[-1].read_text())
     assert doc["scenarios"]["base"] == {"file": "mine.base.yaml", "weight": 0.6} and "trainium_merchant" not in doc["scenarios"]
     assert "#   base: weight: 35.0% -> " in files[-1].read_text()
+    assert doc["description"].startswith("what-if on outlook: pricing.elasticity shifted by +0.3; weights base ")
     r = runner.invoke(app, ["validate", *map(str, files)])
     assert r.exit_code == 0 and "scenario set 'outlook_whatif'" in r.output, r.output
     assert _p50(risk.simulate(files[-1])) == shown.p50
