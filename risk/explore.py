@@ -392,20 +392,22 @@ class Explorer:
         Raises
         ------
         OptionError
-            For a path that is a file of the original scenario, or not a .yaml file.
+            For a path that is a file of the original scenario (or one it extends), an
+            existing file the explorer did not write, or not a .yaml file.
         ScenarioError
             If the assumptions do not validate (nothing is written).
         """
         path = Path(path)
         if path.suffix not in (".yaml", ".yml"):
-            raise OptionError("save to", str(path), "give a .yaml file")
-        originals = {self.source.resolve()} | {Path(s.source).resolve() for _, s, _ in self.members}
+            raise OptionError("save as", str(path), "give a .yaml file")
+        originals = ({self.source.resolve()} | {Path(s.source).resolve() for _, s, _ in self.members}
+                     | {Path(f).resolve() for _, s, _ in self.members for f in s.extends})
         changes = self.changes(values, weights)
         deltas = self.deltas(values)
         self.assumptions(values, weights)  # refuse what cannot run before anything is written
         if not self.is_set:
             if path.resolve() in originals:
-                raise OptionError("save to", str(path), "is the original scenario file; give a new file name")
+                raise OptionError("save as", str(path), "is a file of the original scenario; give a new file name")
             doc = self._scenario_doc(self.target, path, deltas, changes)
             _write_validated(path, doc, changes, self.name, load_scenario)
             return [path]
@@ -418,7 +420,7 @@ class Explorer:
             if deltas:
                 member_path = path.with_name(f"{path.stem}.{name}.yaml")
                 if member_path.resolve() in originals:
-                    raise OptionError("save to", str(path), f"would overwrite {member_path}; give a new file name")
+                    raise OptionError("save as", str(path), f"would overwrite {member_path}; give a new file name")
                 mine = [c for c in changes if c.scenario == name and c.path != "weight"]
                 _write_validated(member_path, self._scenario_doc(s, member_path, deltas, mine), mine, s.name, load_scenario)
                 written.append(member_path)
@@ -426,7 +428,7 @@ class Explorer:
             else:
                 files[name] = _relative(Path(s.source), path.parent)
         if path.resolve() in originals:
-            raise OptionError("save to", str(path), "is the original scenario set file; give a new file name")
+            raise OptionError("save as", str(path), "is a file of the original scenario set; give a new file name")
         t = self.target
         doc = {"name": f"{t.name}_whatif", "description": _description(t.name, changes),
                "draws": self.draws, "seed": self.seed, "sampling": t.sampling,
@@ -487,11 +489,24 @@ def _description(name: str, changes: list[Change]) -> str:
     return f"what-if on {name}: " + "; ".join(parts)
 
 
+#: The first words of every file the explorer saves: only such a file is replaced.
+HEADER = "# What-if on "
+
+
 def _write_validated(path: Path, doc: dict, changes: list[Change], original: str, load) -> None:
-    """Write ``doc`` as YAML with a header of ``changes``, atomically, once ``load`` accepts it."""
+    """Write ``doc`` as YAML with a header of ``changes``, atomically, once ``load`` accepts it.
+    An existing file is replaced only if the explorer wrote it."""
     from .io import atomic_path
 
-    head = [f"# What-if on '{original}', saved by risk explore. Changed:"]
+    if path.exists():
+        try:
+            ours = path.is_file() and path.read_text(encoding="utf-8", errors="replace").startswith(HEADER)
+        except OSError:
+            ours = False
+        if not ours:
+            raise OptionError("save as", str(path), "exists and was not saved by risk explore; give a new file name")
+
+    head = [f"{HEADER}'{original}', saved by risk explore. Changed:"]
     head += [f"#   {c.scenario}: {c.line()}" if c.path == "weight" or len({c.scenario for c in changes}) > 1 else f"#   {c.line()}"
              for c in changes] or ["#   nothing"]
     text = "\n".join(head) + "\n" + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=100,

@@ -127,13 +127,24 @@ def test_saved_scenario_extends_the_original_validates_and_reproduces(explorer, 
     r = runner.invoke(app, ["validate", str(path)])
     assert r.exit_code == 0 and "scenario 'base_whatif'" in r.output, r.output
     assert _p50(risk.simulate(path)) == shown.p50  # its own draws and seed
+    explorer.save(path, {c.path: c.origin})  # a file the explorer wrote is replaced
+    assert "#   nothing" in path.read_text() and "pricing" not in yaml.safe_load(path.read_text())
 
 
 def test_save_refuses_the_original_and_writes_nothing_invalid(explorer, outlook, tmp_path):
-    with pytest.raises(OptionError, match="is the original scenario file"):
+    with pytest.raises(OptionError, match="is a file of the original scenario; give a new file name"):
         explorer.save(BASE_FILE, {explorer.controls[0].path: 2.0})
+    insurgency = Explorer(risk.load_scenario(SCENARIOS / "asic_insurgency.yaml"), draws=DRAWS, drivers=["pricing.elasticity"])
+    with pytest.raises(OptionError, match="is a file of the original scenario"):
+        insurgency.save(BASE_FILE)  # the file it extends
     with pytest.raises(OptionError, match=r"give a \.yaml file"):
         explorer.save(tmp_path / "x.txt")
+    mine = tmp_path / "mine.yaml"
+    mine.write_text("name: mine\n")
+    with pytest.raises(OptionError, match="exists and was not saved by risk explore; give a new file name"):
+        explorer.save(mine)
+    assert mine.read_text() == "name: mine\n"
+    mine.unlink()
     zero = {name: 0.0 for name, _, _ in outlook.members}
     with pytest.raises(ScenarioError, match="give at least one scenario a weight above 0"):
         outlook.save(tmp_path / "none.yaml", weights=zero)
