@@ -31,7 +31,7 @@ import yaml
 from . import metrics, numbers
 from .compare import DEFAULT_THRESHOLDS
 from .distributions import Distribution
-from .errors import OptionError, Problem, ScenarioError
+from .errors import DataError, OptionError, Problem, ScenarioError
 from .glossary import OUTPUTS, PARAMETERS
 from .mixture import Member, ScenarioSet, load_scenario_set
 from .scenario import Scenario, load_scenario, scenario_from_dict
@@ -599,13 +599,13 @@ def build_page(explorer: Explorer, save_to: str | Path, first: Results | None = 
     for c in explorer.controls:
         decimals = max(0, -int(math.floor(math.log10(c.step))))
         sliders[c.path] = pn.widgets.EditableFloatSlider(
-            label=c.label, start=c.start, end=c.end, step=c.step, value=c.origin, format=f"0.{'0' * decimals}" if decimals else "0",
+            label=c.label, start=c.start, end=c.end, fixed_start=c.start, fixed_end=c.end, step=c.step, value=c.origin, format=f"0.{'0' * decimals}" if decimals else "0",
             width=320, css_classes=["risk-control", control_class(c.path)])
     weights = {}
     if explorer.is_set:
         for name, _, w in explorer.members:
             weights[name] = pn.widgets.EditableFloatSlider(label=f"weight of {name}", start=0.0, end=1.0, step=0.01,
-                                                           value=round(w, 4), format="0.00", width=320,
+                                                           value=round(w, 4), format="0.00", width=320, fixed_start=0.0,
                                                            css_classes=["risk-weight", f"risk-weight-{name}"])
     save_path = pn.widgets.TextInput(label="save as", value=str(save_to), width=320)
     save_button = pn.widgets.Button(label="Save scenario", color="primary", width=320)
@@ -655,7 +655,7 @@ def build_page(explorer: Explorer, save_to: str | Path, first: Results | None = 
         vals, ws = current()
         try:
             res = explorer.run(vals, ws)
-        except ScenarioError as e:
+        except (ScenarioError, DataError) as e:
             status.object = f"**not run**: {e}".replace("\n", "  \n")
             return
         status.object = ""
