@@ -1074,5 +1074,66 @@ def report(
     out.print(f"wrote {out_file} and {out_file.with_suffix('.xlsx')}", highlight=False, soft_wrap=True)
 
 
+def _has_display() -> bool:
+    """Whether a browser can be shown: macOS and Windows always; elsewhere a DISPLAY or WAYLAND_DISPLAY."""
+    import os
+
+    return sys.platform in ("darwin", "win32") or bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+@app.command()
+def explore(
+    scenario: Path = typer.Argument(..., help="Scenario or scenario-set file (YAML)."),
+    port: int = typer.Option(5006, "--port", help="Serve the page on localhost at this port."),
+    draws: int = typer.Option(100_000, "--draws", "-n", help="Draws of each rerun."),
+    seed: Optional[int] = typer.Option(None, "--seed", "-s", help="Seed of every rerun (default: the scenario's)."),
+    no_browser: bool = typer.Option(False, "--no-browser", help="Do not open a browser (none is opened without a display)."),
+    save_to: Optional[Path] = typer.Option(None, "--save-to", help="Where the save button writes (default: NAME_whatif.yaml here; editable on the page)."),
+    drivers: int = typer.Option(6, "--drivers", help="How many of the top drivers get a control."),
+):
+    """Serve a what-if page: move the top drivers (and a set's weights), see the margins rerun; save as a scenario."""
+    import socket
+
+    from .explore import INSTALL_HINT, MAX_DRAWS, MIN_DRAWS
+
+    if not 1 <= port <= 65535:
+        _fail(OptionError("--port", port, "must be a port number from 1 to 65535"))
+    if not MIN_DRAWS <= draws <= MAX_DRAWS:
+        _fail(OptionError("--draws", draws, f"must be from {MIN_DRAWS:,} to {MAX_DRAWS:,}: enough for the probabilities, few enough to rerun at once"))
+    if seed is not None and not 0 <= seed < 2**63:
+        _fail(OptionError("--seed", seed, "must be from 0 to 2^63 - 1"))
+    if not 1 <= drivers <= 20:
+        _fail(OptionError("--drivers", drivers, "must be from 1 to 20"))
+    if save_to is not None and save_to.suffix not in (".yaml", ".yml"):
+        _fail(OptionError("--save-to", str(save_to), "must be a .yaml file"))
+    try:
+        import panel  # noqa: F401
+    except ImportError:
+        _fail(RuntimeError(INSTALL_HINT))
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError as e:
+            _fail(OptionError("--port", port, f"cannot serve there ({e.strerror}); choose another port"))
+    from .explore import Explorer, serve
+
+    sc = _scenario(scenario)
+    start = time.perf_counter()
+    try:
+        explorer = Explorer(sc, draws=draws, seed=seed, n_drivers=drivers)
+        first = explorer.run()
+    except (ScenarioError, DataError) as e:
+        _fail(e)
+    save_to = save_to if save_to is not None else Path(f"{explorer.name}_whatif.yaml")
+    out.print(f"serving the what-if explorer of '{explorer.name}' at http://localhost:{port}/ "
+              f"({draws:,} draws a rerun, seed {explorer.seed}; ready in {time.perf_counter() - start:.1f} s; Ctrl+C stops)",
+              highlight=False, soft_wrap=True)
+    sys.stdout.flush()
+    try:
+        serve(explorer, port, show=not no_browser and _has_display(), save_to=save_to, first=first)
+    except KeyboardInterrupt:
+        pass
+
+
 if __name__ == "__main__":  # pragma: no cover
     app()

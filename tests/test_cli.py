@@ -123,6 +123,14 @@ def _readme_blocks() -> list[tuple[str, str]]:
     return re.findall(r"```(\w+)\n(.*?)```", (ROOT / "README.md").read_text(), flags=re.S)
 
 
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def _smaller(cmd: str, runs: Path) -> list[str]:
     """A README command as arguments, at test size: outputs under ``runs``, fewer draws."""
     import re
@@ -133,16 +141,20 @@ def _smaller(cmd: str, runs: Path) -> list[str]:
     cmd = re.sub(r"--draws \d+", "", cmd)
     args = [str(runs / Path(a).name) if a.startswith("runs/") or a in ("report.pdf", "report.html") else a
             for a in shlex.split(cmd)[1:]]
-    size = {"run": ["--draws", "1024"], "sensitivity": ["--draws", "128"], "stress": ["--draws", "2000"]}
+    size = {"run": ["--draws", "1024"], "sensitivity": ["--draws", "128"], "stress": ["--draws", "2000"],
+            "explore": ["--draws", "2000", "--no-browser", "--port", str(_free_port())]}
     return args + size.get(args[0], [])
 
 
 @pytest.mark.slow
-def test_every_readme_example_runs(tmp_path, wide):
+def test_every_readme_example_runs(tmp_path, wide, monkeypatch):
     """Every `risk` command and every Python block of the README, in order, at test size:
-    exit 0 and no warning (the `make` lines are what CI runs)."""
+    exit 0 and no warning (the `make` lines are what CI runs). A server (`risk explore`) runs
+    up to serving, which returns at once (tests/test_explore_browser.py serves one)."""
     import contextlib
     import io
+
+    monkeypatch.setattr("risk.explore.serve", lambda *args, **kw: None)
 
     runs = tmp_path / "runs"
     namespace: dict = {}
