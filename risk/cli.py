@@ -953,6 +953,8 @@ def backtest(
     out_file: Optional[Path] = typer.Option(None, "--out", "-o",
                                             help="Write the summary as Markdown (docs/backtest.md); the scored points go "
                                                  "beside it as CSV (docs/backtest.csv)."),
+    fmt: str = _FORMAT,
+    output: Optional[Path] = _OUTPUT,
 ):
     """Rolling-origin backtest: the quarterly model run from every past quarter with the data known then, scored."""
     from .backtest import backtest as run_backtest
@@ -960,10 +962,11 @@ def backtest(
     from .model.clock import parse_quarter
 
     _check_out(out_file, "file")
+    fmt = _export_format(fmt, output)
     try:
         parse_quarter(first)
     except ValueError as e:
-        _fail(ScenarioError("--first", [Problem("--first", str(e), first, True)]))
+        _fail(OptionError("--first", first, "must be a calendar quarter such as 2023Q1"))
     try:
         if sys.stderr.isatty():
             with Progress(TextColumn("backtest"), BarColumn(), TextColumn("{task.completed}/{task.total} origins"),
@@ -976,14 +979,20 @@ def backtest(
     except (ScenarioError, DataError) as e:
         _fail(e)
     s = summary(points)
-    t = _table(title=f"backtest: {scenario.name}, {points['origin'].nunique()} origins, {len(points)} scored points",
+    if fmt != "table":
+        from .export import FRACTION
+
+        _export(fmt, output, {"summary": s.reset_index(), "points": points},
+                {"summary": dict.fromkeys(("cover50", "cover90", "crps_rel"), FRACTION)})
+    t = None if fmt != "table" else _table(title=f"backtest: {scenario.name}, {points['origin'].nunique()} origins, {len(points)} scored points",
                title_justify="left")
-    for col in ("series", "horizon", "n", "50%", "90%", "CRPS/|x|", "vs flat", "vs trend"):
-        t.add_column(col, justify="left" if col in ("series", "horizon") else "right", no_wrap=col == "series")
-    for (series, bucket), r in s.iterrows():
-        t.add_row(series, bucket, f"{int(r['points'])}", f"{r['cover50']:.0%}", f"{r['cover90']:.0%}", f"{r['crps_rel']:.1%}",
-                  f"{r['skill_flat']:+.2f}", f"{r['skill_trend']:+.2f}")
-    out.print(t)
+    if t is not None:
+        for col in ("series", "horizon", "n", "50%", "90%", "CRPS/|x|", "vs flat", "vs trend"):
+            t.add_column(col, justify="left" if col in ("series", "horizon") else "right", no_wrap=col == "series")
+        for (series, bucket), r in s.iterrows():
+            t.add_row(series, bucket, f"{int(r['points'])}", f"{r['cover50']:.0%}", f"{r['cover90']:.0%}", f"{r['crps_rel']:.1%}",
+                      f"{r['skill_flat']:+.2f}", f"{r['skill_trend']:+.2f}")
+        out.print(t)
     if out_file is not None:
         from .scenario import load_scenario
 
@@ -992,7 +1001,7 @@ def backtest(
                                             "seed": sc.settings.seed if seed is None else seed}), out_file)
         csv = out_file.with_suffix(".csv")
         write_markdown(points.to_csv(index=False, float_format="%.6g"), csv)
-        out.print(f"wrote {out_file} and {csv}", highlight=False, soft_wrap=True)
+        (out if t is not None else err).print(f"wrote {out_file} and {csv}", highlight=False, soft_wrap=True)
 
 
 @app.command()

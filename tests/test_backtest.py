@@ -115,3 +115,20 @@ def test_docs_backtest_is_regenerated_by_the_command(tmp_path):
     assert out.read_text() == (ROOT / "docs" / "backtest.md").read_text(), "regenerate: make backtest"
     points = pd.read_csv(tmp_path / "backtest.csv")
     assert points["origin"].nunique() >= 12 and len(points) >= 100
+
+
+def test_the_command_exports_its_tables_and_refuses_a_bad_origin():
+    import json
+
+    from typer.testing import CliRunner
+
+    from risk.cli import app
+
+    r = CliRunner().invoke(app, ["backtest", "--first", "2025Q4", "--draws", "200", "--format", "json"])
+    assert r.exit_code == 0, r.output
+    data = json.loads(r.stdout)
+    assert {p["origin"] for p in data["points"]} == {"2025Q4", "2026Q1"}
+    keys = set(data["summary"][0])
+    assert {"series", "bucket", "skill_flat", "skill_trend"} <= keys and {"cover50 [fraction]", "cover90 [fraction]"} <= keys
+    bad = CliRunner().invoke(app, ["backtest", "--first", "2025-10"])
+    assert bad.exit_code == 2 and "--first: must be a calendar quarter such as 2023Q1 (got '2025-10')" in " ".join(bad.output.split())
