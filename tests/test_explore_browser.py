@@ -24,7 +24,7 @@ from conftest import BASE_FILE
 
 CHROMIUM = Path(os.environ.get("RISK_CHROMIUM", "/usr/bin/chromium"))
 DRAWS, SEED = 100_000, 20251129
-CONTROL = "pricing.elasticity"
+CONTROL = "aws.rental_decline"  # among the top drivers of base.yaml, whatever the seed
 
 
 def _need_browser():
@@ -100,7 +100,7 @@ def test_move_a_control_save_and_reproduce(tmp_path):
                 page = browser.new_page(viewport={"width": 1300, "height": 1400})
                 t0 = time.perf_counter()
                 page.goto(url)
-                cell = page.locator("#p50-nvda_gross_margin-2030")
+                cell = page.locator("#p50-aws_operating_margin-2030")
                 expect(cell).to_have_text(re.compile(r"^\d+\.\d%$"), timeout=30_000)
                 first_render = time.perf_counter() - t0
                 before = cell.inner_text()
@@ -109,7 +109,7 @@ def test_move_a_control_save_and_reproduce(tmp_path):
 
                 box = page.locator(f".{control_class(CONTROL)} input")
                 median = float(box.input_value())
-                box.fill(f"{median + 0.6:.2f}")
+                box.fill(f"{median + 0.1:.2f}")
                 t1 = time.perf_counter()
                 box.press("Enter")
                 expect(cell).not_to_have_text(before, timeout=30_000)
@@ -117,7 +117,7 @@ def test_move_a_control_save_and_reproduce(tmp_path):
                 expect(fan).not_to_have_attribute("src", fan_before or "", timeout=30_000)
                 redrawn = time.perf_counter() - t1
                 after = cell.inner_text()
-                assert float(after.rstrip("%")) < float(before.rstrip("%"))  # a steeper price cut: a lower margin
+                assert float(after.rstrip("%")) < float(before.rstrip("%"))  # compute rents fall faster: less AI revenue, a lower margin
                 shown = {}
                 for c in page.locator("[id^='p50-']").all():
                     _, var, year = c.get_attribute("id").split("-")
@@ -134,7 +134,7 @@ def test_move_a_control_save_and_reproduce(tmp_path):
 
     v = subprocess.run([sys.executable, "-m", "risk.cli", "validate", str(saved)], capture_output=True, text=True, timeout=60)
     assert v.returncode == 0 and "scenario 'base_whatif'" in v.stdout, v.stdout + v.stderr
-    assert f"#   {CONTROL}: median " in saved.read_text() and f"-> median {median + 0.6:.4g} (shift" in saved.read_text()
+    assert f"#   {CONTROL}: median " in saved.read_text() and f"-> median {median + 0.1:.4g} 1/yr (shift" in saved.read_text()
     assert _run_p50s(saved, tmp_path) == shown
     print(f"\nexplore timings: served {served:.1f} s after start; first render {first_render:.2f} s; "
           f"control change to new P50 {p50_changed:.2f} s, to redrawn charts {redrawn:.2f} s ({DRAWS:,} draws)")

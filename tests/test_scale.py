@@ -117,7 +117,7 @@ def test_cli_schedulers_stream_the_local_run_bitwise(tmp_path, base_scenario, lo
 
     from risk.cli import app
 
-    from conftest import BASE_FILE
+    from conftest import ANNUAL_FILE as BASE_FILE  # the file of base_scenario, which local ran
 
     with contextlib.ExitStack() as stack:
         if scheduler == "tcp":
