@@ -134,3 +134,23 @@ def test_the_data_as_known_on_a_date_anchors_earlier():
     row = q[(q["series"] == "nvda_revenue") & (q["calendar_quarter"] == "2024Q1") & (q["kind"] == "reported")]
     assert b.nvda_revenue == float(row["value"].iloc[0])
     assert b.aws_depreciation is not None and b.depreciation_lag == 0  # 2024Q1 is the first quarter of AWS depreciation
+
+
+@pytest.mark.parametrize("life", [5, 6])
+def test_the_depreciation_schedule_reproduces_the_reported_quarters(life):
+    """Straight line with the half-quarter convention over the quarterly AWS capex history,
+    scaled to 2026Q1 (the history scale), gives 2024Q1-2025Q4 within 0.35 bn of what AWS
+    reported: the schedule is not why 2026 rises faster than the first quarter annualised."""
+    from risk.model import aws, compute
+
+    b = anchor_data(SCENARIOS / "data", 2025, "2026Q1")
+    Lq, Lo, theta = 4 * life, 80, 0.6
+    ws = np.array([aws.half_year_weight(a, Lq) for a in range(Lq + 1)])
+    wo = np.array([aws.half_year_weight(a, Lo) for a in range(Lo + 1)])
+    n = len(b.aws_capex)
+    d = np.array([aws.depreciation(compute.vintage_sum(theta * b.aws_capex, c, ws),
+                                   compute.vintage_sum((1 - theta) * b.aws_capex, c, wo), Lq, Lo) for c in range(n - 9, n)],
+                 dtype=float)
+    d *= 7.28 / d[-1]
+    reported = [2.84, 3.08, 3.54, 3.86, 4.39, 4.84, 5.65, 6.57, 7.28]
+    np.testing.assert_allclose(d, reported, atol=0.35)
