@@ -905,7 +905,8 @@ def hindcast(
     fmt: str = _FORMAT,
     output: Optional[Path] = _OUTPUT,
 ):
-    """Score a scenario based in an earlier year against the reported figures since."""
+    """Score an annual-clock scenario based in an earlier year against the reported figures since (the rolling
+    backtest of the quarterly model is `risk backtest`)."""
     from .hindcast import HINDCAST_SERIES
     from .hindcast import hindcast as run_hindcast
     from .hindcast import to_markdown, write_markdown

@@ -362,9 +362,13 @@ def _context(runs: Sequence[xr.Dataset], labels: Sequence[str] | None, event: st
     methods = [
         "Each run samples every uncertain assumption from its distribution (Latin hypercube, scrambled Sobol or plain Monte Carlo "
         "through inverse CDFs, with rank correlations through a Gaussian or t copula where a scenario sets them) and runs the six-stage "
-        "model of the AI-accelerator market year by year: hyperscaler capex with digestion cycles, ASIC adoption S-curves, NVIDIA's "
+        "model of the AI-accelerator market step by step: hyperscaler capex with digestion cycles, ASIC adoption S-curves, NVIDIA's "
         "pricing power and gross margin, compute supply and demand, NVIDIA's revenue and margins, and AWS's capex, own silicon, "
-        "depreciation and operating margin against an all-GPU counterfactual. The base year reproduces the reported 2025 figures.",
+        "depreciation and operating margin against an all-GPU counterfactual. "
+        + (f"It steps in calendar quarters from the latest reported quarter, {first.attrs['as_of']}, which it reproduces; "
+           "a year is the sum of its reported and simulated quarters. " if first.attrs.get("clock") == "quarter" else
+           "It steps in years from the base year, which reproduces the reported figures. ")
+        + "NVIDIA's fiscal quarter n of FY(Y+1) is calendar quarter n of Y.",
         "Monte Carlo errors: quantiles from order statistics, probabilities binomial, means sd/sqrt(n); weighted runs (updated on "
         "reported figures) use the effective sample size; a difference of two independent runs has the error sqrt(se_a² + se_b²). "
         "Sensitivity: partial rank correlation of each assumption with the output. "
