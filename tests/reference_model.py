@@ -26,9 +26,9 @@ def _w(age: int, life: int) -> float:
     return 0.0
 
 
-def reference_path(p: dict, shocks: dict, base, H: int) -> dict:
-    """One draw's path. ``p``: parameter path -> float; ``shocks``: stream -> list of H floats."""
-    Y0 = base.base_year
+def _symbols(p: dict) -> tuple:
+    """The model's symbols read from a draw's parameters (by dotted path), in the order the
+    reference functions unpack them."""
     g1, ginf, tau_g = p["capex.growth_first"], p["capex.growth_long"], p["capex.fade_years"]
     sig_g, g_pow, cmax, vk = p["capex.volatility"], p["capex.power_cap"], p["capex.max_cut"], p["capex.intensity_drift"]
     delta, p_enter, p_stay = p["digestion.cut"], p["digestion.enter"], p["digestion.stay"]
@@ -43,6 +43,17 @@ def reference_path(p: dict, shocks: dict, base, H: int) -> dict:
     tau_D, sig_D = p["demand.fade_years"], p["demand.volatility"]
     nH, gO, go = p["nvidia.gpu_share_horizon"], p["nvidia.opex_growth"], p["nvidia.other_growth"]
     beta, theta, sig0, lam, sigmax = (p[f"aws.{k}"] for k in ("capex_share", "ai_capex_share", "inhouse_start", "inhouse_speed", "inhouse_max"))
+    return (g1, ginf, tau_g, sig_g, g_pow, cmax, vk, delta, p_enter, p_stay, zeta, ustar, s0i, Si, ymi, ki, s0t, St, ymt, kt,
+            eps, mu0, v, cbar, sig_c, psi, rho, h, Lc, u0, phi0, gfi, gli, gft, glt, tau_D, sig_D, nH, gO, go, beta, theta,
+            sig0, lam, sigmax)
+
+
+def reference_path(p: dict, shocks: dict, base, H: int) -> dict:
+    """One draw's path. ``p``: parameter path -> float; ``shocks``: stream -> list of H floats."""
+    Y0 = base.base_year
+    (g1, ginf, tau_g, sig_g, g_pow, cmax, vk, delta, p_enter, p_stay, zeta, ustar, s0i, Si, ymi, ki, s0t, St, ymt, kt, eps, mu0,
+     v, cbar, sig_c, psi, rho, h, Lc, u0, phi0, gfi, gli, gft, glt, tau_D, sig_D, nH, gO, go, beta, theta, sig0, lam,
+     sigmax) = _symbols(p)
     Ls, Lo = int(p["aws.server_life"]), int(p["aws.other_life"])
     Rai0, d, gcore, wai = p["aws.ai_revenue_start"], p["aws.rental_decline"], p["aws.core_growth"], p["aws.ai_cash_cost"]
     BE, yE, rE, Emax, mE = (p[f"aws.external.{k}"] for k in ("enabled", "start_year", "ramp_years", "mature_revenue", "margin"))
@@ -201,20 +212,9 @@ def reference_quarters(p: dict, shocks: dict, base, H: int) -> dict:
     qs = base.anchor_year * 4 + base.anchor_quarter - 1
     first = base.base_year * 4
     K = (base.base_year + H) * 4 + 3 - qs
-    g1, ginf, tau_g = p["capex.growth_first"], p["capex.growth_long"], p["capex.fade_years"]
-    sig_g, g_pow, cmax, vk = p["capex.volatility"], p["capex.power_cap"], p["capex.max_cut"], p["capex.intensity_drift"]
-    delta, p_enter, p_stay = p["digestion.cut"], p["digestion.enter"], p["digestion.stay"]
-    zeta, ustar = p["digestion.overbuild_sensitivity"], p["digestion.utilization_threshold"]
-    s0i, Si, ymi, ki = (p[f"asic_adoption.inference.{k}"] for k in ("start", "ceiling", "midpoint", "steepness"))
-    s0t, St, ymt, kt = (p[f"asic_adoption.training.{k}"] for k in ("start", "ceiling", "midpoint", "steepness"))
-    eps, mu0, v = p["pricing.elasticity"], p["pricing.moat_start"], p["pricing.moat_decay"]
-    cbar, sig_c, psi = p["pricing.cost_drift"], p["pricing.cost_volatility"], p["pricing.pass_through"]
-    rho, h, Lc, u0 = p["compute.asic_cost_advantage"], p["compute.hardware_progress"], int(p["compute.accelerator_life"]), p["compute.base_utilization"]
-    phi0 = p["demand.inference_share_start"]
-    gfi, gli, gft, glt = (p[f"demand.{k}"] for k in ("inference_growth_first", "inference_growth_long", "training_growth_first", "training_growth_long"))
-    tau_D, sig_D = p["demand.fade_years"], p["demand.volatility"]
-    nH, gO, go = p["nvidia.gpu_share_horizon"], p["nvidia.opex_growth"], p["nvidia.other_growth"]
-    beta, theta, sig0, lam, sigmax = (p[f"aws.{k}"] for k in ("capex_share", "ai_capex_share", "inhouse_start", "inhouse_speed", "inhouse_max"))
+    (g1, ginf, tau_g, sig_g, g_pow, cmax, vk, delta, p_enter, p_stay, zeta, ustar, s0i, Si, ymi, ki, s0t, St, ymt, kt, eps, mu0,
+     v, cbar, sig_c, psi, rho, h, Lc, u0, phi0, gfi, gli, gft, glt, tau_D, sig_D, nH, gO, go, beta, theta, sig0, lam,
+     sigmax) = _symbols(p)
     Ls, Lo = 4 * int(p["aws.server_life"]), 4 * int(p["aws.other_life"])  # lives in quarters
     Rai0, d, gcore, wai = p["aws.ai_revenue_start"] * dt, p["aws.rental_decline"], p["aws.core_growth"], p["aws.ai_cash_cost"]
     BE, yE, rE, Emax, mE = (p[f"aws.external.{k}"] for k in ("enabled", "start_year", "ramp_years", "mature_revenue", "margin"))
