@@ -17,7 +17,8 @@ import pandas as pd
 
 from .errors import DataError
 
-__all__ = ["read_actuals", "read_quarterly", "known_on", "BaseData", "base_data"]
+__all__ = ["read_actuals", "read_quarterly", "known_on", "BaseData", "base_data", "anchor_data", "latest_quarter",
+           "reported_table", "quarter_index", "quarter_of", "ANCHORED", "BIG4"]
 
 ACTUALS_COLUMNS = ("series", "year", "period", "value", "units", "tag", "source")
 QUARTERLY_COLUMNS = ("series", "period", "calendar_quarter", "calendar_end", "published", "value", "units", "kind", "tag",
@@ -496,7 +497,6 @@ def _anchor_data(data_dir: str | Path, base_year: int, as_of: str | None = None,
     year_q = range(qs - qs % 4, qs + 1)
     now, before = big4.reindex(year_q), big4.reindex([q - 4 for q in year_q])
     digestion = float(now.notna().all() and before.notna().all() and now.sum() < before.sum())
-    span = table.reindex(range(first, qs + 1))
     nv_rev = span["nvda_revenue"].to_numpy(float)
     ch = span["nvda_one_off_charges"].fillna(0.0).to_numpy(float) if "nvda_one_off_charges" in span else np.zeros(len(span))
     gm = span["nvda_gross_margin"].to_numpy(float)
