@@ -138,12 +138,16 @@ PARAMETERS: dict[str, ParameterInfo] = {
         _P("aws.external.ramp_years", "r_E", "yr", "years external chip sales take to reach maturity", (0.25, 50.0)),
         _P("aws.external.mature_revenue", "E_max", "USD bn", "mature yearly revenue of external chip sales", (0.0, 1000.0)),
         _P("aws.external.margin", "m_E", "1", "operating margin of external chip sales", (-1.0, 1.0)),
+        _P("noise.revenue", "sigma_R", "1", "sd of a quarter's reported revenue around the model's path, relative (mix, timing)", (0.0, 0.5)),
+        _P("noise.margin", "sigma_M", "1", "sd of a quarter's reported margins around the model's path, in margin points (mix, one-offs)", (0.0, 0.2)),
+        _P("noise.capex", "sigma_K", "1", "sd of a quarter's reported capex around the model's path, relative (lumpy projects)", (0.0, 0.5)),
     ]
 }
 
 
 #: Per-year shock streams, each standard normal except those of :data:`UNIFORM_SHOCKS`.
-SHOCKS: tuple[str, ...] = ("capex", "digestion", "demand_inference", "demand_training", "unit_cost", "charge")
+SHOCKS: tuple[str, ...] = ("capex", "digestion", "demand_inference", "demand_training", "unit_cost", "charge", "noise_nvda",
+                           "noise_aws", "noise_capex", "noise_nvda_margin", "noise_aws_margin")
 #: Shock streams uniform on [0, 1): the digestion regime's and the one-off charge's draws.
 UNIFORM_SHOCKS: frozenset[str] = frozenset({"digestion", "charge"})
 

@@ -101,6 +101,9 @@ PARAMETER_STREAMS: dict[str, int] = {
     "aws.amazon_capex_share_drift": 60,
     "aws.cost_efficiency": 61,
     "aws.cost_floor": 62,
+    "noise.revenue": 63,
+    "noise.margin": 64,
+    "noise.capex": 65,
 }
 
 #: Stream number of each per-year shock, by name. Append only.
@@ -111,6 +114,11 @@ SHOCK_STREAMS: dict[str, int] = {
     "demand_training": 3,
     "unit_cost": 4,
     "charge": 5,
+    "noise_nvda": 6,
+    "noise_aws": 7,
+    "noise_capex": 8,
+    "noise_nvda_margin": 9,
+    "noise_aws_margin": 10,
 }
 
 #: Rows of a Monte Carlo block and dimensions of the Sobol sequence: one a stream number.

@@ -26,6 +26,23 @@ def _w(age: int, life: int) -> float:
     return 0.0
 
 
+def _reported(values: dict, p: dict, shocks: dict, k: int, dt: float) -> dict:
+    """A step's outputs as reported: flows times exp(s·z - s²/2), margins plus s·z, with s a
+    quarter's sd times √(0.25/dt) (MODEL: reporting noise); the path itself is untouched."""
+    s = lambda sd: sd * math.sqrt(0.25 / dt)
+    f = lambda sd, z: math.exp(s(sd) * z - 0.5 * s(sd) * s(sd))
+    fN, fA = f(p["noise.revenue"], shocks["noise_nvda"][k]), f(p["noise.revenue"], shocks["noise_aws"][k])
+    fK = f(p["noise.capex"], shocks["noise_capex"][k])
+    mN, mA = s(p["noise.margin"]) * shocks["noise_nvda_margin"][k], s(p["noise.margin"]) * shocks["noise_aws_margin"][k]
+    for key, x in (("nvda_revenue", fN), ("nvda_dc_revenue", fN), ("nvda_one_off_charges", fN), ("aws_revenue", fA),
+                   ("capex_hyperscaler", fK), ("amazon_capex", fK)):
+        values[key] *= x
+    for key, x in (("nvda_gross_margin", mN), ("nvda_gross_margin_underlying", mN), ("nvda_operating_margin", mN),
+                   ("aws_operating_margin", mA), ("aws_operating_margin_all_gpu", mA)):
+        values[key] += x
+    return values
+
+
 def _symbols(p: dict) -> tuple:
     """The model's symbols read from a draw's parameters (by dotted path), in the order the
     reference functions unpack them."""
@@ -173,7 +190,7 @@ def reference_path(p: dict, shocks: dict, base, H: int) -> dict:
         wc_t = max(min(wc, w_floor), wc * (1 - e_c) ** t)
         cash = wc_t * Rcore + wai * Rai + (1 - mE) * E
         OMA, OMcf = 1 - (D + cash) / RA, 1 - (Dcf + cash) / RA
-        rec(
+        rec(**_reported(dict(
             capex_hyperscaler=C, accelerator_market=M, asic_share_inference=si, asic_share_training=st,
             asic_unit_share=s, asic_spend_share=1 - G / M, inference_share=phi, compute_supply=S,
             compute_demand=Dinf + Dtr, utilization=u, digestion=R, nvda_price_index=P, nvda_gross_margin=GM,
@@ -182,7 +199,7 @@ def reference_path(p: dict, shocks: dict, base, H: int) -> dict:
             aws_ai_revenue=Rai, aws_revenue=RA, aws_operating_margin=OMA, aws_operating_margin_all_gpu=OMcf,
             aws_margin_uplift=OMA - OMcf, aws_margin_uplift_bp=(OMA - OMcf) * 1e4, aws_external_revenue=E,
             amazon_capex=A,
-        )
+        ), p, shocks, t - 1, 1.0))
     out["_calibrated"] = dict(nvda_gpu_share_base=n0, aws_history_scale=f, aws_cash_cost_core=wc)
     return out
 
@@ -335,7 +352,7 @@ def reference_quarters(p: dict, shocks: dict, base, H: int) -> dict:
         wc_t = max(min(wc, w_floor), wc * (1 - e_c) ** t)
         cash = wc_t * Rcore + wai * Rai + (1 - mE) * E
         OMA, OMcf = 1 - (D + cash) / RA, 1 - (Dcf + cash) / RA
-        for key, x in dict(
+        for key, x in _reported(dict(
             capex_hyperscaler=C, accelerator_market=M, asic_share_inference=si, asic_share_training=st,
             asic_unit_share=s, asic_spend_share=1 - G / M, inference_share=phi, compute_supply=S,
             compute_demand=Dinf + Dtr, utilization=u, digestion=R, nvda_price_index=P, nvda_gross_margin=GM,
@@ -343,7 +360,7 @@ def reference_quarters(p: dict, shocks: dict, base, H: int) -> dict:
             nvda_dc_revenue=n * G, nvda_gpu_share=n, aws_inhouse_share=sig, aws_capex_ai=I[i], aws_capex_saved=Icf[i] - I[i],
             aws_depreciation=D, aws_ai_revenue=Rai, aws_revenue=RA, aws_operating_margin=OMA, aws_operating_margin_all_gpu=OMcf,
             aws_margin_uplift=OMA - OMcf, aws_margin_uplift_bp=(OMA - OMcf) * 1e4, aws_external_revenue=E, amazon_capex=A,
-        ).items():
+        ), p, shocks, k - 1, dt).items():
             out[key].append(float(x))
     out["_calibrated"] = dict(nvda_gpu_share_base=n0, aws_history_scale=f, aws_cash_cost_core=wc)
     return out

@@ -38,6 +38,8 @@ VALUES = {
     "pricing.scarcity": 0.0, "nvidia.charge_probability": 0.0, "nvidia.charge_size": 0.02,
     "aws.amazon_capex_share_change": 0.0, "aws.amazon_capex_share_drift": 0.0, "aws.cost_efficiency": 0.0,
     "aws.cost_floor": 0.3,
+    # no reporting noise
+    "noise.revenue": 0.0, "noise.margin": 0.0, "noise.capex": 0.0,
 }
 #: The structural terms switched on: scarcity pricing, a charge every year, Amazon's capex share
 #: down 15 % then up 2 % a year, AWS core cash costs down 10 % a year to a floor of 0.45.

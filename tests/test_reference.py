@@ -74,6 +74,9 @@ def _wide(base_doc):
         aws__amazon_capex_share_drift=u(-0.1, 0.1),
         aws__cost_efficiency=u(0.05, 0.25),
         aws__cost_floor=u(0.2, 0.6),
+        noise__revenue=u(0.0, 0.1),
+        noise__margin=u(0.0, 0.05),
+        noise__capex=u(0.0, 0.1),
     )
 
 

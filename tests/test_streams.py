@@ -23,7 +23,8 @@ def test_numbers_of_the_first_streams_never_change():
     assert PARAMETER_STREAMS["aws.external.margin"] == 55
     assert PARAMETER_STREAMS["aws.cost_floor"] == 62
     assert SHOCK_STREAMS == {"capex": 0, "digestion": 1, "demand_inference": 2, "demand_training": 3, "unit_cost": 4,
-                             "charge": 5}
+                             "charge": 5, "noise_nvda": 6, "noise_aws": 7, "noise_capex": 8,
+                             "noise_nvda_margin": 9, "noise_aws_margin": 10}
 
 
 def test_keys_are_built_from_names():

@@ -21,7 +21,7 @@ import numpy as np
 
 from ..data import BaseData
 from ..glossary import Calibrated, Outputs
-from . import adoption, aws, capex, compute, nvidia, pricing
+from . import adoption, aws, capex, compute, nvidia, pricing, reporting
 from .clock import Step, step_probability, step_rate
 
 __all__ = ["Constants", "State", "StepRates", "Vintages", "step_rates", "vintages", "base_year", "year", "check_feasible"]
@@ -309,20 +309,26 @@ def year(p, b: BaseData, c, s, v: Vintages, e, st: Step, horizon: int):
     OM_A = aws.operating_margin(R_A, D_A, cash)
     OM_cf = aws.operating_margin(R_A, D_cf, cash)
 
+    # what is reported scatters around the path (reporting noise); the state stays on it
+    fN = reporting.flow_factor(p.noise_revenue, e.noise_nvda, dt)
+    fA = reporting.flow_factor(p.noise_revenue, e.noise_aws, dt)
+    fK = reporting.flow_factor(p.noise_capex, e.noise_capex, dt)
+    mN = reporting.margin_shift(p.noise_margin, e.noise_nvda_margin, dt)
+    mA = reporting.margin_shift(p.noise_margin, e.noise_aws_margin, dt)
     state = State(C=C, R=R, u=u, kappa=kappa, log_kappa=log_kappa, D_inf=D_inf, D_tr=D_tr, fade_g=fade_g,
                   fade_D=fade_D, f_vk=f_vk, f_moat=f_moat, f_h=f_h, f_O=f_O, f_o=f_o, f_d=f_d, f_core=f_core,
                   f_eff=f_eff, alpha=alpha, u_sum=u if st.year_start else s.u_sum + u,
                   u_n=1.0 if st.year_start else s.u_n + 1.0)
     outputs = Outputs(
-        capex_hyperscaler=C, accelerator_market=M, asic_share_inference=s_inf, asic_share_training=s_tr,
+        capex_hyperscaler=C * fK, accelerator_market=M, asic_share_inference=s_inf, asic_share_training=s_tr,
         asic_unit_share=share, asic_spend_share=1.0 - G / M, inference_share=phi, compute_supply=S,
-        compute_demand=D_inf + D_tr, utilization=u, digestion=R, nvda_price_index=P, nvda_gross_margin=GM,
-        nvda_gross_margin_underlying=GM_u, nvda_one_off_charges=X * R_nv, nvda_operating_margin=OM,
-        nvda_revenue=R_nv, nvda_dc_revenue=R_dc, nvda_gpu_share=n,
+        compute_demand=D_inf + D_tr, utilization=u, digestion=R, nvda_price_index=P, nvda_gross_margin=GM + mN,
+        nvda_gross_margin_underlying=GM_u + mN, nvda_one_off_charges=X * R_nv * fN, nvda_operating_margin=OM + mN,
+        nvda_revenue=R_nv * fN, nvda_dc_revenue=R_dc * fN, nvda_gpu_share=n,
         aws_inhouse_share=sig, aws_capex_ai=v.I[acol], aws_capex_saved=v.I_cf[acol] - v.I[acol],
-        aws_depreciation=D_A, aws_ai_revenue=R_ai, aws_revenue=R_A, aws_operating_margin=OM_A,
-        aws_operating_margin_all_gpu=OM_cf, aws_margin_uplift=OM_A - OM_cf, aws_margin_uplift_bp=(OM_A - OM_cf) * 1e4,
-        aws_external_revenue=E, amazon_capex=A,
+        aws_depreciation=D_A, aws_ai_revenue=R_ai, aws_revenue=R_A * fA, aws_operating_margin=OM_A + mA,
+        aws_operating_margin_all_gpu=OM_cf + mA, aws_margin_uplift=OM_A - OM_cf, aws_margin_uplift_bp=(OM_A - OM_cf) * 1e4,
+        aws_external_revenue=E, amazon_capex=A * fK,
     )
     return state, outputs
 
