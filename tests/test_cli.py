@@ -34,7 +34,7 @@ def test_run_prints_summary_and_writes_file(tmp_path):
 
 def test_validate_ok_and_invalid(tmp_path):
     ok = runner.invoke(app, ["validate", str(BASE_FILE)])
-    assert ok.exit_code == 0 and "ok" in ok.output and "63 parameters" in ok.output
+    assert ok.exit_code == 0 and "ok" in ok.output and "66 parameters" in ok.output
     bad = tmp_path / "bad.yaml"
     bad.write_text(BASE_FILE.read_text().replace("horizon: 7", "horizn: 7"))
     result = runner.invoke(app, ["validate", str(BASE_FILE), str(bad)])

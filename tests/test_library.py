@@ -80,7 +80,10 @@ def test_inference_supercycle_grows_the_market_and_aws_ai_revenue(runs):
 
 
 def test_power_constrained_caps_capex_growth(runs):
-    pc = runs["power_constrained"]
+    # the cap binds the capex path; what is reported scatters around it (noise.capex), so the path itself is checked
+    quiet = risk.load_scenario(SCENARIOS / "power_constrained.yaml").with_overrides(
+        {"noise.capex": {"dist": "fixed", "value": 0.0, "source": "test", "note": "the path, without reporting noise"}})
+    pc = risk.simulate(quiet, draws=5000, seed=3)
     growth = pc["capex_hyperscaler"].diff("year") / pc["capex_hyperscaler"].shift(year=1).isel(year=slice(1, None))
     # a quarter grows at most (1 + cap)^(1/4): a simulated year at most 1 + cap over the one before
     # (once both are simulated: the reported quarters grew faster than any cap in this story)
@@ -89,6 +92,7 @@ def test_power_constrained_caps_capex_growth(runs):
     assert growth.sizes["year"] >= 4
     cap = pc["capex.power_cap"]
     assert (growth <= cap + 1e-6).all()
+    pc = runs["power_constrained"]
     assert med(pc, "capex_hyperscaler", 2030) < med(runs["base"], "capex_hyperscaler", 2030)
     assert med(pc, "utilization", 2030) >= med(runs["base"], "utilization", 2030)
 

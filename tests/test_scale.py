@@ -66,7 +66,7 @@ def test_memory_refusal_and_chunking(base_scenario):
     from risk.glossary import CALIBRATED, OUTPUTS, PARAMETERS
 
     per = bytes_per_draw(base_scenario)  # float32: every output in 8 years, every parameter, the calibrated values
-    assert per == 4 * (len(OUTPUTS) * 8 + len(PARAMETERS) + len(CALIBRATED)) == 4 * (31 * 8 + 63 + 3)
+    assert per == 4 * (len(OUTPUTS) * 8 + len(PARAMETERS) + len(CALIBRATED)) == 4 * (31 * 8 + 66 + 3)
     with pytest.raises(risk.ScenarioError, match=r"memory: a run of 10,000,000 draws takes 12.\d\d GB in memory, over the budget of 2.00 GB; write it to disk"):
         check_memory(base_scenario, 10_000_000, 2_000_000_000, to_disk=False)
     check_memory(base_scenario, 10_000_000, 2_000_000_000, to_disk=True)
