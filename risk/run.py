@@ -60,10 +60,11 @@ def available_memory() -> int:
     return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
 
 
-def check_fits(scenario: Scenario, draws: int, sampling: str, dtype: str) -> None:
-    """Refuse, before any work, a run held in memory that this machine cannot hold."""
+def check_fits(scenario: Scenario, draws: int, sampling: str, dtype: str, quarterly: bool = False) -> None:
+    """Refuse, before any work, a run held in memory that this machine cannot hold (outputs by
+    quarter take four times the columns of outputs by year)."""
     uncertain = sum(not d.is_fixed for d in scenario.parameters.values())
-    need = draws * (bytes_per_draw(scenario, dtype) + (8 * uncertain if sampling != "mc" else 0))
+    need = draws * (bytes_per_draw(scenario, dtype, quarterly) + (8 * uncertain if sampling != "mc" else 0))
     have = available_memory()
     if need > have:
         raise ScenarioError(scenario.source, [Problem(
@@ -143,7 +144,7 @@ def run_local(scenario: Scenario, draws: int, seed: int, sampling: str, *, chunk
             "clock", "quarterly outputs need the quarterly clock: set clock: quarter in the scenario", "year", True)])
     check_run_options(scenario.source, draws, seed, sampling, chunk_size, dtype)
     draws, seed = int(draws), int(seed)
-    check_fits(scenario, draws, sampling, dtype)
+    check_fits(scenario, draws, sampling, dtype, quarterly)
     base = scenario.base_data()
     # Monte Carlo uniforms are drawn chunk by chunk; a Latin hypercube or Sobol design is
     # built whole first (a column is a permutation of the run; Sobol points are sequential)

@@ -154,3 +154,18 @@ def test_the_depreciation_schedule_reproduces_the_reported_quarters(life):
     d *= 7.28 / d[-1]
     reported = [2.84, 3.08, 3.54, 3.86, 4.39, 4.84, 5.65, 6.57, 7.28]
     np.testing.assert_allclose(d, reported, atol=0.35)
+
+
+def test_a_run_by_quarter_counts_its_quarter_columns_in_memory(monkeypatch):
+    """Outputs by quarter take 4·(H + 1) columns: the memory check refuses on that, not on years."""
+    import risk.run as run
+    from risk.glossary import CALIBRATED
+
+    sc = risk.load_scenario(BASE_FILE)
+    by_year, by_quarter = run.bytes_per_draw(sc), run.bytes_per_draw(sc, quarterly=True)
+    assert by_quarter - by_year == 4 * len(OUTPUTS) * 3 * 8  # 32 columns instead of 8, float32
+    assert by_year == 4 * (len(OUTPUTS) * 8 + len(sc.parameters) + len(CALIBRATED))
+    monkeypatch.setattr(run, "available_memory", lambda: 1000 * (by_year + by_quarter) // 2)
+    run.check_fits(sc, 1000, "mc", "float32")  # by year: fits
+    with pytest.raises(risk.ScenarioError, match="takes"):
+        run.check_fits(sc, 1000, "mc", "float32", quarterly=True)
