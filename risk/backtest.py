@@ -31,7 +31,7 @@ from .data import ANCHORED, anchor_data, quarter_index, quarter_of, read_quarter
 from .glossary import OUTPUTS
 from .io import atomic_path
 
-__all__ = ["BACKTEST_SERIES", "origins", "origin_date", "actual_quarters", "naive_paths", "backtest_origin", "backtest",
+__all__ = ["BACKTEST_SERIES", "origins", "origin_date", "actual_quarters", "naive_paths", "backtest_origin", "backtest", "by_origin",
            "summary", "to_markdown", "write_markdown", "FIRST_ORIGIN"]
 
 #: Series scored: model output -> (numerator series, weight series) of the quarterly table;
@@ -209,6 +209,20 @@ def summary(points: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([by, series, total])
 
 
+def by_origin(points: pd.DataFrame) -> pd.DataFrame:
+    """Coverage and the mean PIT by origin: whether the misses belong to some origins or to all.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index origin; columns ``points``, ``cover50``, ``cover90`` (shares) and ``pit`` (mean
+        PIT, 0.5 for an unbiased forecast; near 1: the actuals were above the forecasts).
+    """
+    g = points.groupby("origin", sort=True)
+    return pd.DataFrame({"points": g.size(), "cover50": g["in50"].mean(), "cover90": g["in90"].mean(),
+                         "pit": g["pit"].mean()})
+
+
 def to_markdown(points: pd.DataFrame, meta: dict) -> str:
     """The backtest as a Markdown page (docs/backtest.md)."""
     s = summary(points)
@@ -238,6 +252,11 @@ def to_markdown(points: pd.DataFrame, meta: dict) -> str:
     lines += ["", "PIT histogram (10 bins from 0 to 1; flat for a calibrated forecast):", "", "| bin | " +
               " | ".join(f"{k / 10:.1f}" for k in range(10)) + " |", "|---|" + "---:|" * 10,
               "| points | " + " | ".join(str(int(c)) for c in pit) + " |", ""]
+    lines += ["By origin (a mean PIT near 1: the actuals came in above the forecasts made then):", "",
+              "| origin | points | 50% coverage | 90% coverage | mean PIT |", "|---|---:|---:|---:|---:|"]
+    for origin, r in by_origin(points).iterrows():
+        lines.append(f"| {origin} | {int(r['points'])} | {r['cover50']:.0%} | {r['cover90']:.0%} | {r['pit']:.2f} |")
+    lines.append("")
     return "\n".join(lines)
 
 

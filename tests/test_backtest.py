@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from risk.backtest import BACKTEST_SERIES, backtest_origin, naive_paths, origin_date, origins, summary, to_markdown
+from risk.backtest import BACKTEST_SERIES, backtest_origin, by_origin, naive_paths, origin_date, origins, summary, to_markdown
 from risk.data import read_quarterly
 from risk.scenario import load_scenario, read_yaml
 
@@ -100,6 +100,16 @@ def test_summary_coverage_and_skill_by_hand():
     assert s.loc[("a", "all"), "skill_trend"] == pytest.approx(1 - 1.0 / 1.0)
     assert s.loc[("a", "1-2 q"), "points"] == 2 and s.loc[("a", "9+ q"), "points"] == 1
     assert s.loc[("a", "all"), "crps_rel"] == pytest.approx(np.mean([0.1, 0.1, 0.075, 0.1]))
+
+
+def test_coverage_by_origin_by_hand():
+    p = pd.DataFrame({"origin": ["2023Q2", "2023Q1", "2023Q1", "2023Q2", "2023Q2"],
+                      "in50": [True, False, True, False, False], "in90": [True, True, True, False, True],
+                      "pit": [0.5, 1.0, 0.4, 0.99, 0.8]})
+    t = by_origin(p)
+    assert list(t.index) == ["2023Q1", "2023Q2"]  # in time order
+    assert t.loc["2023Q1"].tolist() == pytest.approx([2, 0.5, 1.0, 0.7])
+    assert t.loc["2023Q2"].tolist() == pytest.approx([3, 1 / 3, 2 / 3, (0.5 + 0.99 + 0.8) / 3])
 
 
 @pytest.mark.slow
