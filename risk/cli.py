@@ -660,7 +660,7 @@ def sensitivity(
     top: int = typer.Option(10, "--top", help="Rows to show, ranked by the last year."),
     set_: Optional[list[str]] = typer.Option(None, "--set", help="Override PATH=VALUE, repeatable."),
     scheduler: Optional[str] = typer.Option(None, "--scheduler", help="sobol: stream the design on dask (threads, processes, synchronous or tcp://host:port), at constant memory; intervals from batch means."),
-    chunk_size: Optional[int] = typer.Option(None, "--chunk-size", help="sobol: base rows a streamed chunk (default: whole batches, about 4,096 rows); implies streaming."),
+    chunk_size: Optional[int] = typer.Option(None, "--chunk-size", help="sobol: base rows a streamed chunk (default: about 2,048, on batch edges); implies streaming."),
     fmt: str = _FORMAT,
     output: Optional[Path] = _OUTPUT,
 ):

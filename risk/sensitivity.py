@@ -10,7 +10,7 @@
   unit cost and digestion noise) form one more input group, ``shocks``, so the indices of
   the parameters and of the shocks account for the whole variance.
 
-Given a ``chunk_size`` or a ``scheduler``, :func:`sobol_indices` and :func:`model_sobol`
+With ``lazy=True`` (or a ``chunk_size`` or a ``scheduler``), :func:`sobol_indices` and :func:`model_sobol`
 stream the design chunk by chunk, here or on dask, at constant memory (:mod:`risk.sobol`):
 the same indices to rounding, with standard errors from batch means instead of the bootstrap.
 
@@ -250,8 +250,8 @@ def _stack(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def sobol_indices(func: Callable[[np.ndarray], np.ndarray], names: Sequence[str], n: int = 4096, seed: int = 0,
-                  conf_level: float = 0.95, n_boot: int = 200, chunk_size: int | None = None, scheduler=None,
-                  batches: int = BATCHES) -> SobolResult:
+                  conf_level: float = 0.95, n_boot: int = 200, lazy: bool = False, chunk_size: int | None = None,
+                  scheduler=None, batches: int = BATCHES) -> SobolResult:
     """First-order and total Sobol indices of ``func`` over independent uniform inputs.
 
     Parameters
@@ -269,10 +269,13 @@ def sobol_indices(func: Callable[[np.ndarray], np.ndarray], names: Sequence[str]
         Level of the confidence intervals (normal approximation, as SALib).
     n_boot : int
         Bootstrap resamples (in memory).
+    lazy : bool
+        Stream the design (implied by ``chunk_size`` or ``scheduler``): ``func`` sees one
+        chunk's points at a time (its rows of A, B, AB_1, ..., AB_k), the chunks run on one
+        thread a core, and the confidence intervals come from ``batches`` batch means
+        (:mod:`risk.sobol`).
     chunk_size : int, optional
-        Stream the design: ``func`` sees chunk_size·(k + 2) points at a time (the chunk's rows
-        of A, B, AB_1, ..., AB_k), and the confidence intervals come from ``batches`` batch
-        means (:mod:`risk.sobol`).
+        Base rows a streamed chunk (default: about 2,048 rows, on batch edges).
     scheduler : optional
         Stream the design on dask (``'threads'``, ``'processes'``, ``'synchronous'``,
         ``'dask'`` for the current Client, ``'tcp://host:port'`` or a Client); ``func`` must
@@ -286,7 +289,7 @@ def sobol_indices(func: Callable[[np.ndarray], np.ndarray], names: Sequence[str]
         Indices over ``input`` (and ``output`` if ``func`` returns several columns).
     """
     k = len(names)
-    if chunk_size is not None or scheduler is not None:
+    if lazy or chunk_size is not None or scheduler is not None:
         _check_streamed(n, chunk_size, batches)
         s1, s1c, st, stc, chunks = streamed(_FuncRows(func, k, seed), n, chunk_size, batches, scheduler, conf_level)
         cols = s1.shape[1]
@@ -370,8 +373,8 @@ def _check_streamed(n, chunk_size, batches) -> None:
 
 
 def model_sobol(scenario: Scenario, outputs: Sequence[str], n: int = 4096, seed: int | None = None,
-                conf_level: float = 0.95, n_boot: int = 200, progress=None, chunk_size: int | None = None,
-                scheduler=None, batches: int = BATCHES) -> SobolResult:
+                conf_level: float = 0.95, n_boot: int = 200, progress=None, lazy: bool = False,
+                chunk_size: int | None = None, scheduler=None, batches: int = BATCHES) -> SobolResult:
     """Sobol indices of model outputs for every year: each uncertain parameter and the shocks.
 
     The inputs are the uncertain parameters (through their inverse CDFs) and one group,
@@ -380,7 +383,7 @@ def model_sobol(scenario: Scenario, outputs: Sequence[str], n: int = 4096, seed:
     n·(k + 3) model evaluations for k uncertain parameters. ``progress``, a
     :class:`risk.progress.Sink`, hears "sampling", "model (N evaluations)" and "bootstrap".
 
-    With ``chunk_size`` or ``scheduler`` (as :func:`sobol_indices`) the design is streamed:
+    With ``lazy``, ``chunk_size`` or ``scheduler`` (as :func:`sobol_indices`) the design is streamed:
     each chunk of base rows samples its own design rows and shocks and runs the model on them,
     at most :data:`risk.sampling.BLOCK` points at a time, so memory does not grow with ``n``;
     the indices equal the in-memory ones to rounding, and the confidence intervals come from
@@ -403,7 +406,7 @@ def model_sobol(scenario: Scenario, outputs: Sequence[str], n: int = 4096, seed:
     names = uncertain_parameters(scenario)
     k = len(names) + 1
     m = n * (k + 2)
-    if chunk_size is not None or scheduler is not None:
+    if lazy or chunk_size is not None or scheduler is not None:
         _check_streamed(n, chunk_size, batches)
         phase(progress, f"model ({m:,} evaluations, streamed)")
         source = _ModelRows(scenario, scenario.base_data(), names, outputs, seed)

@@ -178,7 +178,9 @@ def test_moments_merge_and_tree():
     with pytest.raises(ValueError, match="partials not consecutive: batches 0-1, then from 3"):
         join(Partial(0, (whole, whole)), Partial(3, (whole,)))
     assert list(batch_edges(10, 4)) == [0, 2, 5, 7, 10] and list(batch_edges(3, 64)) == [0, 1, 2, 3]
-    assert chunk_bounds(2**20, batch_edges(2**20)) == [(i * 16384, (i + 1) * 16384) for i in range(64)]
+    assert chunk_bounds(2**20, batch_edges(2**20)) == [(i * 2048, (i + 1) * 2048) for i in range(512)]  # batches in 8 parts
+    assert chunk_bounds(2**14, batch_edges(2**14)) == [(i * 2048, (i + 1) * 2048) for i in range(8)]  # 8 batches a chunk
+    assert chunk_bounds(100, batch_edges(100)) == [(0, 100)]
     assert chunk_bounds(1000, batch_edges(1000), 400) == [(0, 400), (400, 800), (800, 1000)]
 
 
