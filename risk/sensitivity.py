@@ -381,7 +381,9 @@ def model_sobol(scenario: Scenario, outputs: Sequence[str], n: int = 4096, seed:
     ``shocks``, for all yearly shocks: A rows take shock stream ``seed``, B rows stream
     ``seed + 1``, and each AB_i takes its shocks from A except AB_shocks, from B. Costs
     n·(k + 3) model evaluations for k uncertain parameters. ``progress``, a
-    :class:`risk.progress.Sink`, hears "sampling", "model (N evaluations)" and "bootstrap".
+    :class:`risk.progress.Sink`, hears "sampling", "model (N evaluations)" and "bootstrap";
+    streamed, "sampling" and "model (N evaluations, streamed)" with the base rows done (chunks
+    run here) or none (on dask).
 
     With ``lazy``, ``chunk_size`` or ``scheduler`` (as :func:`sobol_indices`) the design is streamed:
     each chunk of base rows samples its own design rows and shocks and runs the model on them,
@@ -408,9 +410,9 @@ def model_sobol(scenario: Scenario, outputs: Sequence[str], n: int = 4096, seed:
     m = n * (k + 2)
     if lazy or chunk_size is not None or scheduler is not None:
         _check_streamed(n, chunk_size, batches)
-        phase(progress, f"model ({m:,} evaluations, streamed)")
+        phase(progress, f"model ({m:,} evaluations, streamed)", "base rows")
         source = _ModelRows(scenario, scenario.base_data(), names, outputs, seed)
-        s1, s1c, st, stc, chunks = streamed(source, n, chunk_size, batches, scheduler, conf_level)
+        s1, s1c, st, stc, chunks = streamed(source, n, chunk_size, batches, scheduler, conf_level, progress=progress)
         conf = {"conf_method": f"batch means ({len(batch_edges(n, batches)) - 1} batches, delta method)", "chunks": chunks}
     else:
         a, b = _design(k, n, seed)

@@ -260,7 +260,7 @@ def _chunk_task(source, lo: int, hi: int, edges: np.ndarray) -> Partial:
 
 
 def streamed(source, n: int, chunk_size: int | None = None, batches: int = BATCHES, scheduler=None,
-             conf_level: float = 0.95, workers: int | None = None):
+             conf_level: float = 0.95, workers: int | None = None, progress: Callable[[int, int], None] | None = None):
     """S1, ST and their half-widths, shape (k, cols) each, from chunks of ``source``.
 
     Parameters
@@ -277,6 +277,8 @@ def streamed(source, n: int, chunk_size: int | None = None, batches: int = BATCH
     scheduler : None, 'threads', 'processes', 'synchronous', 'dask', 'tcp://host:port' or a distributed Client
         None runs the chunks here on ``workers`` threads (default: one a core); 'dask' uses
         dask's current scheduler (an active Client); the others as dask names them.
+    progress : callable, optional
+        ``progress(rows done, n)`` as chunks are joined, in order (chunks run here only).
 
     Returns
     -------
@@ -289,14 +291,23 @@ def streamed(source, n: int, chunk_size: int | None = None, batches: int = BATCH
         workers = workers or min(len(bounds), os.cpu_count() or 1)
         if workers <= 1:
             parts = (_chunk_task(source, lo, hi, edges) for lo, hi in bounds)
-            total = reduce_in_order(parts, join)
+            total = reduce_in_order(_counted(parts, bounds, n, progress), join)
         else:
             with ThreadPoolExecutor(max_workers=workers) as pool:
                 # in order, a few chunks ahead: results are joined as they come
-                total = reduce_in_order(_ahead(pool, source, bounds, edges, 2 * workers), join)
+                parts = _ahead(pool, source, bounds, edges, 2 * workers)
+                total = reduce_in_order(_counted(parts, bounds, n, progress), join)
     else:
         total = _on_dask(source, bounds, edges, scheduler)
     return (*estimate(total.batches, conf_level), len(bounds))
+
+
+def _counted(parts, bounds, n: int, progress):
+    """``parts``, telling ``progress`` the rows done after each."""
+    for part, (_, hi) in zip(parts, bounds):
+        yield part
+        if progress is not None:
+            progress(hi, n)
 
 
 def _ahead(pool, source, bounds, edges, depth: int):

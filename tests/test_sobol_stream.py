@@ -184,6 +184,26 @@ def test_moments_merge_and_tree():
     assert chunk_bounds(1000, batch_edges(1000), 400) == [(0, 400), (400, 800), (800, 1000)]
 
 
+def test_streamed_progress_counts_base_rows(base_scenario):
+    from risk.progress import Sink
+
+    class Recorder(Sink):
+        def __init__(self):
+            self.events = []
+
+        def phase(self, name, unit="draws"):
+            self.events.append(("phase", name, unit))
+
+        def __call__(self, done, total):
+            self.events.append((done, total))
+
+    rec = Recorder()
+    res = model_sobol(base_scenario, OUTPUTS[:1], n=256, seed=1, chunk_size=100, progress=rec)
+    evaluations = res.indices.attrs["evaluations"]
+    assert rec.events == [("phase", "sampling", "draws"), ("phase", f"model ({evaluations:,} evaluations, streamed)", "base rows"),
+                          (100, 256), (200, 256), (256, 256)]
+
+
 def test_bad_streaming_options():
     with pytest.raises(ValueError, match="chunk_size must be a whole number >= 1, got 0"):
         sobol_indices(ishigami, NAMES, n=64, chunk_size=0)
