@@ -11,7 +11,7 @@ one output (NVIDIA's gross margin, every year), seed 1:
 * ``cluster`` (with ``--cluster``): the streamed design on a LocalCluster of 2 worker
   processes (one thread each), peak memory of the client and of the largest worker.
 
-Writes benchmarks/results/sobol.json.
+Writes benchmarks/results/sobol.json (``--name``: another name).
 
     python benchmarks/bench_sobol.py                      # N = 2^14, 2^16; in memory 2^12
     python benchmarks/bench_sobol.py --quick              # N = 2^12, 2^14; in memory 2^11
@@ -64,6 +64,7 @@ def main() -> None:
     ap.add_argument("--cluster", action="store_true", help="also stream each --n on a LocalCluster of 2 processes")
     ap.add_argument("--quick", action="store_true", help="N = 2^12 and 2^14 streamed, 2^11 in memory")
     ap.add_argument("--scenario", default=BASE)
+    ap.add_argument("--name", default="sobol", help="results file: benchmarks/results/NAME.json")
     args = ap.parse_args()
     streamed = args.n or ([2**12, 2**14] if args.quick else [2**14, 2**16])
     in_memory = args.in_memory if args.in_memory is not None else ([2**11] if args.quick else [2**12])
@@ -76,7 +77,7 @@ def main() -> None:
         extra = f"  worker peak {row['worker_peak_mb']:6.0f} MB" if mode == "cluster" else ""
         print(f"{mode:9} N = {n:>9,} ({row['evaluations']:>12,} evaluations)  {row['wall_s']:8.1f} s  "
               f"{row['evaluations_per_s']:>9,.0f} evaluations/s  peak {row['peak_mb']:6.0f} MB{extra}", flush=True)
-    write("sobol", {"cases": rows})
+    write(args.name, {"cases": rows})
 
 
 if __name__ == "__main__":
