@@ -813,13 +813,6 @@ def reverse_stress_cmd(
 
     if top < 1:
         _fail(OptionError("--top", top, "must be at least 1"))
-    if method != "sobol" and (scheduler is not None or chunk_size is not None):
-        _fail(OptionError("--scheduler" if scheduler is not None else "--chunk-size", scheduler or chunk_size,
-                          "streams a Sobol design: only with --method sobol"))
-    if scheduler is not None and not (scheduler in ("threads", "processes", "synchronous") or scheduler.startswith("tcp://")):
-        _fail(OptionError("--scheduler", scheduler, "must be threads, processes, synchronous or tcp://host:port"))
-    if chunk_size is not None and chunk_size < 1:
-        _fail(OptionError("--chunk-size", chunk_size, "must be at least 1 (base rows of the Sobol design a chunk)"))
     fmt = _export_format(fmt, output)
     ds = _load_run(run_file)
     try:
