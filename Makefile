@@ -41,6 +41,7 @@ bench: install
 
 bench-scale: install
 	$(PY) benchmarks/bench_scale.py
+	$(PY) benchmarks/bench_sobol.py
 
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache

@@ -10,6 +10,10 @@
   unit cost and digestion noise) form one more input group, ``shocks``, so the indices of
   the parameters and of the shocks account for the whole variance.
 
+With ``lazy=True`` (or a ``chunk_size`` or a ``scheduler``), :func:`sobol_indices` and :func:`model_sobol`
+stream the design chunk by chunk, here or on dask, at constant memory (:mod:`risk.sobol`):
+the same indices to rounding, with standard errors from batch means instead of the bootstrap.
+
 Sobol indices assume independent inputs: a scenario's ``correlations`` are ignored there
 (with a warning).
 """
@@ -28,8 +32,9 @@ from scipy.stats import qmc
 
 from .glossary import OUTPUTS
 from .model.engine import run_model
-from .sampling import generator, sample_parameters, sample_shocks
+from .sampling import BLOCK, generator, sample_parameters, sample_shocks
 from .scenario import Scenario
+from .sobol import BATCHES, batch_edges, design_rows, stack_rows, streamed, varying
 
 __all__ = ["rank_correlations", "tornado", "sobol_indices", "SobolResult", "model_sobol", "uncertain_parameters", "evaluate"]
 
@@ -181,13 +186,14 @@ def tornado(scenario: Scenario, output: str, draws: int = 10_000, seed: int | No
 
 @dataclass
 class SobolResult:
-    """Sobol indices with bootstrap confidence intervals.
+    """Sobol indices with confidence intervals.
 
     Attributes
     ----------
     indices : xarray.Dataset
         ``S1``, ``S1_conf``, ``ST``, ``ST_conf`` over (input[, any output dims]); ``conf``
-        is the half-width of the confidence interval at ``conf_level``.
+        is the half-width of the confidence interval at ``conf_level`` (attribute
+        ``conf_method``: the bootstrap, or batch means for a streamed design).
     n : int
         Base sample size (the function is evaluated n·(k + 2) times).
     """
@@ -210,8 +216,7 @@ def _indices(ya: np.ndarray, yb: np.ndarray, yab: np.ndarray) -> tuple[np.ndarra
     both = np.concatenate([ya, yb], axis=0)
     centre = both.mean(axis=0)
     ya, yb, yab = ya - centre, yb - centre, yab - centre
-    var = np.var(both, axis=0, ddof=1)
-    var = np.where(var > 0, var, np.nan)
+    var = varying(np.var(both, axis=0, ddof=1), centre)
     s1 = np.mean(yb[None] * (yab - ya[None]), axis=1) / var
     st = 0.5 * np.mean((ya[None] - yab) ** 2, axis=1) / var
     return s1, st
@@ -245,7 +250,8 @@ def _stack(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def sobol_indices(func: Callable[[np.ndarray], np.ndarray], names: Sequence[str], n: int = 4096, seed: int = 0,
-                  conf_level: float = 0.95, n_boot: int = 200) -> SobolResult:
+                  conf_level: float = 0.95, n_boot: int = 200, lazy: bool = False, chunk_size: int | None = None,
+                  scheduler=None, batches: int = BATCHES) -> SobolResult:
     """First-order and total Sobol indices of ``func`` over independent uniform inputs.
 
     Parameters
@@ -260,9 +266,22 @@ def sobol_indices(func: Callable[[np.ndarray], np.ndarray], names: Sequence[str]
     seed : int
         Seeds the Sobol scrambling and the bootstrap.
     conf_level : float
-        Level of the bootstrap confidence intervals (normal approximation, as SALib).
+        Level of the confidence intervals (normal approximation, as SALib).
     n_boot : int
-        Bootstrap resamples.
+        Bootstrap resamples (in memory).
+    lazy : bool
+        Stream the design (implied by ``chunk_size`` or ``scheduler``): ``func`` sees one
+        chunk's points at a time (its rows of A, B, AB_1, ..., AB_k), the chunks run on one
+        thread a core, and the confidence intervals come from ``batches`` batch means
+        (:mod:`risk.sobol`).
+    chunk_size : int, optional
+        Base rows a streamed chunk (default: about 2,048 rows, on batch edges).
+    scheduler : optional
+        Stream the design on dask (``'threads'``, ``'processes'``, ``'synchronous'``,
+        ``'dask'`` for the current Client, ``'tcp://host:port'`` or a Client); ``func`` must
+        then pickle for processes.
+    batches : int
+        Batches of base rows for the streamed standard errors.
 
     Returns
     -------
@@ -270,26 +289,107 @@ def sobol_indices(func: Callable[[np.ndarray], np.ndarray], names: Sequence[str]
         Indices over ``input`` (and ``output`` if ``func`` returns several columns).
     """
     k = len(names)
-    a, b = _design(k, n, seed)
-    y = np.asarray(func(_stack(a, b)), dtype=float)
-    s1, s1c, st, stc = _estimate(y, n, k, seed, conf_level, n_boot)
-    dims = ["input", "output"] if y.ndim > 1 and y.shape[1] > 1 else ["input"]
+    if lazy or chunk_size is not None or scheduler is not None:
+        _check_streamed(n, chunk_size, batches)
+        s1, s1c, st, stc, chunks = streamed(_FuncRows(func, k, seed), n, chunk_size, batches, scheduler, conf_level)
+        cols = s1.shape[1]
+        conf = {"conf_method": f"batch means ({len(batch_edges(n, batches)) - 1} batches, delta method)", "chunks": chunks}
+    else:
+        a, b = _design(k, n, seed)
+        y = np.asarray(func(_stack(a, b)), dtype=float)
+        s1, s1c, st, stc = _estimate(y, n, k, seed, conf_level, n_boot)
+        cols = y.shape[1] if y.ndim > 1 else 1
+        conf = {"conf_method": f"bootstrap ({n_boot} resamples of rows)"}
+    dims = ["input", "output"] if cols > 1 else ["input"]
     pick = (lambda arr: arr) if len(dims) == 2 else (lambda arr: arr[:, 0])
     ds = xr.Dataset({name: (dims, pick(arr)) for name, arr in (("S1", s1), ("S1_conf", s1c), ("ST", st), ("ST_conf", stc))},
                     coords={"input": list(names)},
-                    attrs={"n": n, "conf_level": conf_level, "estimators": "S1: Saltelli (2010); ST: Jansen (1999)"})
+                    attrs={"n": n, "conf_level": conf_level, "estimators": "S1: Saltelli (2010); ST: Jansen (1999)", **conf})
     return SobolResult(ds, n)
 
 
+class _FuncRows:
+    """Outputs of ``func`` on base rows lo to hi of the design, shape (k + 2, hi - lo, cols)."""
+
+    def __init__(self, func, k: int, seed: int):
+        self.func, self.k, self.seed = func, k, seed
+
+    def rows(self, lo: int, hi: int) -> np.ndarray:
+        a, b = design_rows(self.k, self.seed, lo, hi)
+        u, _, _ = stack_rows(a, b)
+        return np.asarray(self.func(u), dtype=float).reshape(self.k + 2, hi - lo, -1)
+
+
+class _ModelRows:
+    """Model outputs on base rows lo to hi of :func:`model_sobol`'s design, shape (k + 2, hi - lo, cols):
+    parameters through their inverse CDFs, shocks from stream ``seed`` (A) or ``seed + 1`` (B),
+    the model run on at most one block of points at a time."""
+
+    def __init__(self, scenario: Scenario, base, names: list[str], outputs: Sequence[str], seed: int):
+        from .model.engine import projected_steps
+
+        self.scenario, self.base, self.names, self.outputs, self.seed = scenario, base, names, list(outputs), seed
+        self.steps = projected_steps(base, scenario.settings.horizon)
+
+    def rows(self, lo: int, hi: int) -> np.ndarray:
+        k, c = len(self.names) + 1, hi - lo
+        a, b = design_rows(k, self.seed, lo, hi)
+        a[:, -1], b[:, -1] = 0.0, 1.0  # the shocks group: stream A or stream B
+        sa, sb = sample_shocks(self.seed, self.steps, lo, hi), sample_shocks(self.seed + 1, self.steps, lo, hi)
+        dists = self.scenario.parameters
+        fixed = {p: float(d.support()[0]) for p, d in dists.items() if d.is_fixed}
+        y = None
+        for start in range(0, (k + 2) * c, BLOCK):
+            stop = min(start + BLOCK, (k + 2) * c)
+            u, row, from_b = stack_rows(a, b, start, stop)
+            params = {p: np.full(stop - start, fixed[p]) for p in fixed}
+            params.update({p: dists[p].ppf(u[:, j]) for j, p in enumerate(self.names)})
+            params = {p: params[p] for p in dists}
+            shocks = np.where(from_b, sb[:, :, row], sa[:, :, row])
+            res = _evaluate_rows(self.scenario, params, shocks, self.outputs, self.base)
+            part = np.concatenate([res[o] for o in self.outputs], axis=1)
+            if y is None:
+                y = np.empty(((k + 2) * c, part.shape[1]))
+            y[start:stop] = part
+        return y.reshape(k + 2, c, -1)
+
+
+def _evaluate_rows(scenario, params, shocks, outputs, base):
+    """:func:`evaluate` for one part of a streamed chunk."""
+    return evaluate(scenario, params, shocks, outputs, base)
+
+
+def _check_streamed(n, chunk_size, batches) -> None:
+    """Refuse streamed-design options outside what is allowed."""
+    if not (isinstance(n, (int, np.integer)) and n >= 2):
+        raise ValueError(f"n must be a whole number >= 2, got {n!r}")
+    if chunk_size is not None and not (isinstance(chunk_size, (int, np.integer)) and chunk_size >= 1):
+        raise ValueError(f"chunk_size must be a whole number >= 1, got {chunk_size!r}")
+    if not (isinstance(batches, (int, np.integer)) and batches >= 2):
+        raise ValueError(f"batches must be a whole number >= 2, got {batches!r}")
+    if n & (n - 1):
+        warnings.warn(f"Sobol indices with n={n}, not a power of 2: the Sobol design loses its balance; use "
+                      f"{1 << (n - 1).bit_length()} or {1 << (n.bit_length() - 1)}", stacklevel=3)
+
+
 def model_sobol(scenario: Scenario, outputs: Sequence[str], n: int = 4096, seed: int | None = None,
-                conf_level: float = 0.95, n_boot: int = 200, progress=None) -> SobolResult:
+                conf_level: float = 0.95, n_boot: int = 200, progress=None, lazy: bool = False,
+                chunk_size: int | None = None, scheduler=None, batches: int = BATCHES) -> SobolResult:
     """Sobol indices of model outputs for every year: each uncertain parameter and the shocks.
 
     The inputs are the uncertain parameters (through their inverse CDFs) and one group,
     ``shocks``, for all yearly shocks: A rows take shock stream ``seed``, B rows stream
     ``seed + 1``, and each AB_i takes its shocks from A except AB_shocks, from B. Costs
     n·(k + 3) model evaluations for k uncertain parameters. ``progress``, a
-    :class:`risk.progress.Sink`, hears "sampling", "model (N evaluations)" and "bootstrap".
+    :class:`risk.progress.Sink`, hears "sampling", "model (N evaluations)" and "bootstrap";
+    streamed, "sampling" and "model (N evaluations, streamed)" with the base rows done (chunks
+    run here) or none (on dask).
+
+    With ``lazy``, ``chunk_size`` or ``scheduler`` (as :func:`sobol_indices`) the design is streamed:
+    each chunk of base rows samples its own design rows and shocks and runs the model on them,
+    at most :data:`risk.sampling.BLOCK` points at a time, so memory does not grow with ``n``;
+    the indices equal the in-memory ones to rounding, and the confidence intervals come from
+    batch means (:mod:`risk.sobol`).
 
     Returns
     -------
@@ -307,28 +407,36 @@ def model_sobol(scenario: Scenario, outputs: Sequence[str], n: int = 4096, seed:
     H = scenario.settings.horizon
     names = uncertain_parameters(scenario)
     k = len(names) + 1
-    a, b = _design(k, n, seed)
-    a[:, -1], b[:, -1] = 0.0, 1.0  # the shocks group: stream A or stream B
-    u = _stack(a, b)
-    m = u.shape[0]
-    params = {p: np.full(m, float(d.support()[0])) for p, d in scenario.parameters.items() if d.is_fixed}
-    for j, p in enumerate(names):
-        params[p] = scenario.parameters[p].ppf(u[:, j])
-    params = {p: params[p] for p in scenario.parameters}
-    sa, sb = sample_shocks(seed, scenario.steps, 0, n), sample_shocks(seed + 1, scenario.steps, 0, n)
-    row, use_b = np.arange(m) % n, u[:, -1] > 0.5
-    shocks = np.where(use_b, sb[:, :, row], sa[:, :, row])
-    phase(progress, f"model ({m:,} evaluations)")
-    res = evaluate(scenario, params, shocks, outputs)
-    y = np.concatenate([res[o] for o in outputs], axis=1)
-    phase(progress, "bootstrap")
-    s1, s1c, st, stc = _estimate(y, n, k, seed, conf_level, n_boot)
+    m = n * (k + 2)
+    if lazy or chunk_size is not None or scheduler is not None:
+        _check_streamed(n, chunk_size, batches)
+        phase(progress, f"model ({m:,} evaluations, streamed)", "base rows")
+        source = _ModelRows(scenario, scenario.base_data(), names, outputs, seed)
+        s1, s1c, st, stc, chunks = streamed(source, n, chunk_size, batches, scheduler, conf_level, progress=progress)
+        conf = {"conf_method": f"batch means ({len(batch_edges(n, batches)) - 1} batches, delta method)", "chunks": chunks}
+    else:
+        a, b = _design(k, n, seed)
+        a[:, -1], b[:, -1] = 0.0, 1.0  # the shocks group: stream A or stream B
+        u = _stack(a, b)
+        params = {p: np.full(m, float(d.support()[0])) for p, d in scenario.parameters.items() if d.is_fixed}
+        for j, p in enumerate(names):
+            params[p] = scenario.parameters[p].ppf(u[:, j])
+        params = {p: params[p] for p in scenario.parameters}
+        sa, sb = sample_shocks(seed, scenario.steps, 0, n), sample_shocks(seed + 1, scenario.steps, 0, n)
+        row, use_b = np.arange(m) % n, u[:, -1] > 0.5
+        shocks = np.where(use_b, sb[:, :, row], sa[:, :, row])
+        phase(progress, f"model ({m:,} evaluations)")
+        res = evaluate(scenario, params, shocks, outputs)
+        y = np.concatenate([res[o] for o in outputs], axis=1)
+        phase(progress, "bootstrap")
+        s1, s1c, st, stc = _estimate(y, n, k, seed, conf_level, n_boot)
+        conf = {"conf_method": f"bootstrap ({n_boot} resamples of rows)"}
     years = np.arange(scenario.settings.base_year, scenario.settings.base_year + H + 1)
     shape, dims = (k, len(outputs), H + 1), ("input", "variable", "year")
     ds = xr.Dataset(
         {name: (dims, arr.reshape(shape)) for name, arr in (("S1", s1), ("S1_conf", s1c), ("ST", st), ("ST_conf", stc))},
         coords={"input": names + [SHOCKS_GROUP], "variable": list(outputs), "year": years},
         attrs={"n": n, "conf_level": conf_level, "seed": seed, "scenario": scenario.name,
-               "estimators": "S1: Saltelli (2010); ST: Jansen (1999)", "evaluations": m},
+               "estimators": "S1: Saltelli (2010); ST: Jansen (1999)", "evaluations": m, **conf},
     )
     return SobolResult(ds, n)
