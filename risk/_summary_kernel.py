@@ -28,7 +28,7 @@ def _add(s, e, term):
 
 
 @numba.njit(nogil=True, cache=True)
-def reduce_into(x, shift, lo, inv, cuts, hist, power):
+def reduce_into(x, shift, lo, inv, point, cuts, hist, at, power):
     """Add a chunk's values to its histograms and set its blocks' power sums; return how many
     values are not finite (those are left out).
 
@@ -36,13 +36,15 @@ def reduce_into(x, shift, lo, inv, cuts, hist, power):
     ----------
     x : ndarray, shape (outputs, periods, n)
         The chunk's outputs (float32 or float64).
-    shift, lo, inv : ndarray, shape (cells,)
+    shift, lo, inv, point : ndarray, shape (cells,)
         Per cell (output-major, then period): the value subtracted before the power sums,
-        the histogram's start and its bins per unit.
+        the histogram's start, its bins per unit, and a value that may be a point mass.
     cuts : ndarray of int64, shape (blocks + 1,)
         Columns where the chunk's aligned blocks of draws start, then ``n``.
     hist : ndarray, shape (cells, bins + 2, 4)
         Per bin (underflow first, overflow last): count, sum, minimum, maximum; added to.
+    at : ndarray of int64, shape (cells, 2)
+        Draws below ``point`` and equal to it; added to.
     power : ndarray, shape (blocks, 4, 2, cells)
         Set: per block, Σy, Σy², Σy³, Σy⁴ of y = x - shift, each as a sum and its
         compensation: :data:`STRIDE` values are summed plainly, and these sums compensated.
@@ -53,7 +55,8 @@ def reduce_into(x, shift, lo, inv, cuts, hist, power):
     for o in range(outputs):
         for p in range(periods):
             c = o * periods + p
-            start, scale, sh = lo[c], inv[c], shift[c]
+            start, scale, sh, pt = lo[c], inv[c], shift[c], point[c]
+            lt = eq = 0
             for b in range(cuts.shape[0] - 1):
                 s0 = s1 = s2 = s3 = 0.0
                 e0 = e1 = e2 = e3 = 0.0
@@ -74,6 +77,10 @@ def reduce_into(x, shift, lo, inv, cuts, hist, power):
                             hist[c, k, 2] = v
                         if v > hist[c, k, 3]:
                             hist[c, k, 3] = v
+                        if v < pt:
+                            lt += 1
+                        elif v == pt:
+                            eq += 1
                         y = v - sh
                         y2 = y * y
                         t0 += y
@@ -89,4 +96,6 @@ def reduce_into(x, shift, lo, inv, cuts, hist, power):
                 power[b, 1, 0, c], power[b, 1, 1, c] = s1, e1
                 power[b, 2, 0, c], power[b, 2, 1, c] = s2, e2
                 power[b, 3, 0, c], power[b, 3, 1, c] = s3, e3
+            at[c, 0] += lt
+            at[c, 1] += eq
     return bad

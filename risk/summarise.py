@@ -94,6 +94,10 @@ class Plan:
     shift : ndarray, shape (cells,)
         Value subtracted before the power sums (the first block's first draw), so that a
         constant output has variance 0 exactly. [units]
+    point : ndarray, shape (cells,)
+        A value that may be a point mass (the first block's minimum or maximum, whichever is
+        taken by more draws, such as utilization capped at 1): draws below it and equal to it
+        are counted exactly, so that quantiles falling on it are exact. [units]
     thresholds : tuple of (str, float)
         (output, threshold) pairs counted as P(output < threshold).
     """
@@ -102,6 +106,7 @@ class Plan:
     lo: np.ndarray
     width: np.ndarray
     shift: np.ndarray
+    point: np.ndarray
     thresholds: tuple = ()
 
     @property
@@ -124,7 +129,11 @@ def make_plan(pilots: Sequence[np.ndarray], periods: int, thresholds=()) -> Plan
     span = hi - lo
     pad = np.where(span > 0, PAD * span, np.maximum(np.abs(lo), 1.0) * 1e-6)
     start, stop = lo - pad, hi + pad
-    return Plan(periods, start, (stop - start) / BINS, pilots[0][:, 0].copy(), tuple(thresholds))
+    first = pilots[0]
+    at_min = (first == first.min(axis=1, keepdims=True)).sum(axis=1)
+    at_max = (first == first.max(axis=1, keepdims=True)).sum(axis=1)
+    point = np.where(at_max >= at_min, first.max(axis=1), first.min(axis=1))
+    return Plan(periods, start, (stop - start) / BINS, first[:, 0].copy(), point, tuple(thresholds))
 
 
 @dataclass
@@ -140,13 +149,15 @@ class Partial:
     n: int
     power: np.ndarray
     hist: np.ndarray
+    at: np.ndarray
     below: np.ndarray
     blocks: int = 0
 
     @classmethod
     def empty(cls, plan: Plan) -> "Partial":
         hist = np.empty((plan.cells, BINS + 2, 4))
-        part = cls(0, np.zeros((4, plan.cells), dtype=object), hist, np.zeros((len(plan.thresholds), plan.periods), np.int64))
+        part = cls(0, np.zeros((4, plan.cells), dtype=object), hist, np.zeros((plan.cells, 2), np.int64),
+                   np.zeros((len(plan.thresholds), plan.periods), np.int64))
         return part.reset()
 
     def reset(self) -> "Partial":
@@ -156,6 +167,7 @@ class Partial:
         self.hist[..., :2] = 0.0
         self.hist[..., 2] = np.inf
         self.hist[..., 3] = -np.inf
+        self.at.fill(0)
         self.below.fill(0)
         return self
 
@@ -176,11 +188,12 @@ class Partial:
         self.hist[..., :2] += other.hist[..., :2]
         np.minimum(self.hist[..., 2], other.hist[..., 2], out=self.hist[..., 2])
         np.maximum(self.hist[..., 3], other.hist[..., 3], out=self.hist[..., 3])
+        self.at += other.at
         self.below += other.below
         return self
 
     def copy(self) -> "Partial":
-        return Partial(self.n, self.power.copy(), self.hist.copy(), self.below.copy(), self.blocks)
+        return Partial(self.n, self.power.copy(), self.hist.copy(), self.at.copy(), self.below.copy(), self.blocks)
 
 
 def _exact(values: np.ndarray) -> list[int]:
@@ -204,7 +217,7 @@ def add_chunk(part: Partial, plan: Plan, x: np.ndarray, lo: int) -> Partial:
     n = x.shape[2]
     cuts = np.array([0] + [b - lo for b in range((lo // BLOCK + 1) * BLOCK, lo + n, BLOCK)] + [n], dtype=np.int64)
     power = np.empty((len(cuts) - 1, 4, 2, plan.cells))
-    bad = reduce_into(x, plan.shift, plan.lo, 1.0 / plan.width, cuts, part.hist, power)
+    bad = reduce_into(x, plan.shift, plan.lo, 1.0 / plan.width, plan.point, cuts, part.hist, part.at, power)
     if bad:
         finite = np.isfinite(x).all(axis=2)
         o, p = (int(i[0]) for i in np.nonzero(~finite))
@@ -268,16 +281,22 @@ class _Bins:
     bsum: np.ndarray
     bmin: np.ndarray
     bmax: np.ndarray
+    point: np.ndarray
+    at: np.ndarray
 
     @classmethod
-    def of(cls, part: Partial) -> "_Bins":
+    def of(cls, part: Partial, plan: Plan) -> "_Bins":
         h = part.hist
         return cls(part.n, h[..., 0].astype(np.int64), np.ascontiguousarray(h[..., 1]), np.ascontiguousarray(h[..., 2]),
-                   np.ascontiguousarray(h[..., 3]))
+                   np.ascontiguousarray(h[..., 3]), plan.point, part.at)
 
 
 def _order_stat(part: _Bins, cum: np.ndarray, cell: int, r: int) -> tuple[float, float, float]:
     """Estimate and bracket [low, high] of the order statistic of rank ``r`` (0-based) of a cell."""
+    below, equal = int(part.at[cell, 0]), int(part.at[cell, 1])
+    if below <= r < below + equal:  # on the point mass: exact
+        v = float(part.point[cell])
+        return v, v, v
     b = int(np.searchsorted(cum[cell], r, side="right"))
     c = int(part.counts[cell, b])
     first = int(cum[cell, b]) - c
@@ -377,7 +396,7 @@ def summary_figures(plan: Plan, part: Partial, probs=DEFAULT_PROBS, levels=DEFAU
     index = {s: i for i, s in enumerate(stats)}
     shape = (len(OUTPUTS), len(stats), plan.periods)
     value, se, bound = np.full(shape, np.nan), np.full(shape, np.nan), np.full(shape, np.nan)
-    bins = _Bins.of(part)
+    bins = _Bins.of(part, plan)
     cum = np.cumsum(bins.counts, axis=1)
     vmin, vmax = bins.bmin.min(axis=1), bins.bmax.max(axis=1)
     n = part.n
