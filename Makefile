@@ -40,7 +40,7 @@ bench: install
 	$(PY) benchmarks/bench_simulate.py
 
 bench-scale: install
-	$(PY) benchmarks/bench_scale.py
+	$(PY) benchmarks/bench_scale.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache

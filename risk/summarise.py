@@ -229,7 +229,7 @@ def add_chunk(part: Partial, plan: Plan, x: np.ndarray, lo: int) -> Partial:
     part.blocks += len(cuts) - 1
     names = list(OUTPUTS)
     for k, (name, value) in enumerate(plan.thresholds):
-        part.below[k] += (x[names.index(name)] < value).sum(axis=1)
+        part.below[k] += (x[names.index(name)] < np.float64(value)).sum(axis=1)  # compared in float64, as risk.metrics
     return part
 
 

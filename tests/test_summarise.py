@@ -232,3 +232,11 @@ def test_bad_summary_command_lines(tmp_path, args, words):
 def test_threshold_without_summary_is_refused():
     r = CliRunner().invoke(app, ["run", str(ANNUAL_FILE), "-n", "1000", "--threshold", "nvda_gross_margin<0.5"])
     assert r.exit_code == 2 and "--threshold: shapes a summary: add --summary" in r.output
+
+
+def test_thresholds_are_compared_in_float64_as_the_full_runs_metrics(base_scenario):
+    full = risk.simulate(base_scenario, draws=3000, seed=2, sampling="mc")
+    x = full["nvda_gross_margin"].sel(year=2030).values
+    t = float(np.nextafter(np.float64(np.median(x)), np.inf))  # just above a stored value: float32(t) is that value
+    summ = summarise(base_scenario, draws=3000, seed=2, sampling="mc", thresholds=[("nvda_gross_margin", t)])
+    assert _cell(summ, "nvda_gross_margin", 2030, f"P(< {t:g})") == metrics.prob_below(x, t).value
