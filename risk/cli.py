@@ -657,7 +657,7 @@ def compare(
     fmt = _export_format(fmt, output)
     if len(runs) < 2:
         _fail(OptionError("RUNS", [str(r) for r in runs], "give two or more runs"))
-    loaded = [_load_run(r) for r in runs]
+    loaded = [_load_run(r, command="compare") for r in runs]
     for path, ds in zip(runs, loaded):
         _require(ds, KEY_MARGINS, path)
     names = unique_names([r.stem for r in runs])
@@ -729,17 +729,27 @@ def _thresholds(items: list[str] | None) -> dict[str, float]:
     return out
 
 
-def _load_run(path: Path, summary_ok: bool = False):
-    """A saved run; a summary (risk run --summary) only where ``summary_ok``, else a clear refusal."""
+#: What each command that reads runs needs their draws for (a summary file holds none).
+_NEEDS_DRAWS = {
+    "compare": "its differences of quantiles pair the runs' draws",
+    "report": "its charts (fan, densities, joint distribution), sensitivity and reverse-stress pages",
+    "reverse-stress": "the draws inside the event",
+    "update": "the draws it reweights",
+}
+
+
+def _load_run(path: Path, summary_ok: bool = False, command: str = ""):
+    """A saved run; a summary (risk run --summary) only where ``summary_ok``, else a refusal
+    that names what the ``command`` needs the draws for."""
     from .io import RunFileError, load_run
     from .summarise import is_summary_file, load_summary
 
     if is_summary_file(path):
         if not summary_ok:
-            command = sys.argv[1] if len(sys.argv) > 1 else "this command"
-            _fail(RunFileError(path, f"is a summary (risk run --summary): it holds no draws, and `risk {command}` needs "
-                                     "them; make a full run (risk run ... --out RUN.nc, or --out RUN.zarr on dask), or "
-                                     "read the summary's figures with risk analyze"))
+            why = _NEEDS_DRAWS.get(command, "it reads the draws")
+            _fail(RunFileError(path, f"is a summary (risk run --summary): it holds no draws, and risk {command} needs them "
+                                     f"for {why}; make a full run (risk run ... --out RUN.nc, or --out RUN.zarr on dask), "
+                                     "or read the summary's figures with risk analyze"))
         try:
             return load_summary(path)
         except RunFileError as e:
@@ -812,11 +822,16 @@ def _analyze_summary(ds, path, variable, year, level, thresholds, fmt, output) -
     from .summarise import SummaryError, summary_table
     from .summary import KEY_MARGINS
 
-    _check_years(ds, year)
+    if "quarter" in ds.dims:
+        if year:
+            _fail(OptionError("--year", list(year), "this summary is by quarter (risk run --summary --quarterly): its "
+                                                    "figures are shown for the summary's quarters; summarise by year for --year"))
+    else:
+        _check_years(ds, year)
     try:
         df = summary_table(ds, list(variable or KEY_MARGINS), years=year, level=level, thresholds=thresholds)
     except SummaryError as e:
-        _fail(OptionError("--variable/--level/--threshold", list(variable or []) or level, str(e)))
+        _fail(OptionError(e.option or "--variable", e.value, str(e)))
     units = dict(zip(ds["variable"].values, ds["units"].values))
     if fmt != "table":
         from .export import ROW
@@ -827,7 +842,7 @@ def _analyze_summary(ds, path, variable, year, level, thresholds, fmt, output) -
     pooled = ds.attrs.get("pooled")
     table = _table(title=f"{ds.attrs.get('scenario')}{' (pooled)' if pooled else ''}: {ds.attrs['draws']:,} draws summarised "
                          f"(no draws stored), seed {ds.attrs.get('seed')}", title_justify="left")
-    for col in ("variable", "year", "statistic", "value", "± se", "bound"):
+    for col in ("variable", "quarter" if "quarter" in ds.dims else "year", "statistic", "value", "± se", "bound"):
         table.add_column(col, justify="right" if col in ("value", "± se", "bound") else "left")
     for (var, y, stat), row in df.iterrows():
         pct = numbers.is_fraction(str(units[var]), stat)
@@ -985,7 +1000,7 @@ def reverse_stress_cmd(
     if top < 1:
         _fail(OptionError("--top", top, "must be at least 1"))
     fmt = _export_format(fmt, output)
-    ds = _load_run(run_file)
+    ds = _load_run(run_file, command="reverse-stress")
     try:
         r = reverse_stress(ds, event)
     except ScenarioError as e:
@@ -1049,7 +1064,7 @@ def update_cmd(
     if out_file.resolve() in [p.resolve() for p in update_chain(run_file)]:
         _fail(OptionError("--out", str(out_file), "is the run being updated, or one it builds on: the update is saved as "
                                                   "weights that refer to that run, so it cannot replace it; choose another path"))
-    ds = _load_run(run_file)
+    ds = _load_run(run_file, command="update")
     with _warnings.catch_warnings(record=True) as caught:
         _warnings.simplefilter("always")
         try:
@@ -1233,7 +1248,7 @@ def report(
             _fail(OptionError("--label", list(label), str(e)))
     sink = _progress()
     sink.phase("loading")
-    loaded = [_load_run(r) for r in runs]
+    loaded = [_load_run(r, command="report") for r in runs]
     for path, ds in zip(runs, loaded):
         _require(ds, REPORT_OUTPUTS, path)
     _check_years(loaded[0], [year], projected=True)

@@ -75,7 +75,12 @@ _Z = 1.959963984540054
 
 
 class SummaryError(ValueError):
-    """A summary that cannot give what was asked (a figure it does not hold, an output that is not finite)."""
+    """A summary that cannot give what was asked (a figure it does not hold, an output that is not
+    finite); ``option`` and ``value`` name the command-line option that asked, if any."""
+
+    def __init__(self, message: str, option: str | None = None, value=None):
+        super().__init__(message)
+        self.option, self.value = option, value
 
 
 # --------------------------------------------------------------------------- plan and partial
@@ -800,12 +805,13 @@ def summary_table(ds, names: Sequence[str], years=None, level: float = 0.95, thr
     if missing:
         held = sorted({s.split()[1] for s in stats if s.startswith("ES ")})
         raise SummaryError(f"the summary holds {', '.join(missing)} only at the levels {', '.join(held)}: "
-                           "summarise again with that level (risk run --summary --level) or analyze a full run")
+                           "summarise again with that level (risk run --summary --level) or analyze a full run",
+                           "--level", level)
     rows = {}
     sub = ds.sel(scenario=scenario)
     for name in names:
         if name not in ds["variable"].values:
-            raise SummaryError(f"no output named {name!r} in the summary")
+            raise SummaryError(f"no output named {name!r} in the summary", "--variable", name)
         extra = []
         if name in thresholds:
             label = f"P(< {thresholds[name]:g})"
@@ -813,7 +819,8 @@ def summary_table(ds, names: Sequence[str], years=None, level: float = 0.95, thr
                 have = [s for s in stats if s.startswith("P(<")
                         and np.isfinite(float(sub["value"].sel(variable=name, statistic=s).isel({period: -1})))]
                 raise SummaryError(f"the summary counts {name} below {', '.join(h[4:-1] for h in have) or 'no threshold'}, "
-                                   f"not {thresholds[name]:g}: summarise with --threshold {name}<{thresholds[name]:g}")
+                                   f"not {thresholds[name]:g}: summarise with --threshold {name}<{thresholds[name]:g}",
+                                   "--threshold", f"{name}={thresholds[name]:g}")
             extra = [label]
         for y in years:
             cell = sub.sel({period: y, "variable": name})

@@ -207,9 +207,13 @@ def test_the_command_line(tmp_path):
     assert r.exit_code == 0, r.output
     assert "20,000 draws summarised" in r.output and "exact" in r.output and "bounded: quantiles, VaR and ES" in r.output
     r = runner.invoke(app, ["analyze", str(out), "--level", "0.9"])
-    assert r.exit_code == 2 and "holds VaR 90%, ES 90% only at the levels 95%, 99%" in r.output
+    assert r.exit_code == 2 and "--level: the summary holds VaR 90%, ES 90% only at the levels 95%, 99%" in r.output
+    r = runner.invoke(app, ["analyze", str(out), "--threshold", "nvda_gross_margin=0.42"])
+    assert r.exit_code == 2 and "--threshold: the summary counts nvda_gross_margin below 0.45, 0.5, 0.6, 0.65, not 0.42" in r.output
     r = runner.invoke(app, ["compare", str(out), str(out)])
-    assert r.exit_code == 2 and "is a summary (risk run --summary): it holds no draws" in r.output
+    assert r.exit_code == 2 and "is a summary (risk run --summary): it holds no draws, and risk compare needs them" in r.output
+    r = runner.invoke(app, ["report", str(out), "--out", str(tmp_path / "r.pdf")])
+    assert r.exit_code == 2 and "risk report needs them for its charts" in r.output and not (tmp_path / "r.pdf").exists()
 
 
 @pytest.mark.parametrize("args, words", [
