@@ -15,8 +15,9 @@ statistics per output, year (or quarter) and scenario (:class:`Partial`):
   bin's count, minimum, maximum and sum. A **quantile** is located in its bin by exact
   counts and interpolated between the bin's minimum and maximum; the true quantile of the
   same draws lies within the stated ``bound`` (value units), which is zero when the bin's
-  draws are all equal (a point mass such as utilization capped at 1) or the order
-  statistic is the bin's first or last. **Expected shortfall** adds the exact sums of the
+  draws are all equal, when the order statistic is the bin's first or last, or when it lies
+  on a point mass such as utilization capped at 1 (the first block's minimum or maximum,
+  draws below and at it counted exactly). **Expected shortfall** adds the exact sums of the
   bins below the quantile's bin to bounds for the part of that bin in the tail.
 
 The result (:func:`summarise`) is a small labeled Dataset: ``value``, ``se`` (Monte Carlo
@@ -35,7 +36,7 @@ import os
 import threading
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from typing import Callable, Sequence
@@ -529,7 +530,8 @@ def summarise(
         Run the chunks as dask tasks on the active dask scheduler (each task returns its
         chunk's statistics; they are merged in chunk order): the same figures.
     threads : int, optional
-        Threads of a local run (default: the cores).
+        Threads running the model in a local run (default: the cores less one, as the
+        calling thread reduces the chunks; 1: everything on the calling thread).
     dtype : {'float32', 'float64'}
         The precision the outputs are rounded to before they are counted, as a stored run's
         (float32 by default: the figures are those of the run :func:`risk.simulate` stores).

@@ -16,7 +16,7 @@ from risk.cli import app
 from risk.glossary import OUTPUTS
 from risk.mixture import Member, ScenarioSet
 from risk.sampling import BLOCK
-from risk.summarise import SummaryError, load_summary, parse_threshold, save_summary, summarise
+from risk.summarise import load_summary, parse_threshold, save_summary, summarise
 
 from conftest import ANNUAL_FILE, variant
 
@@ -206,6 +206,9 @@ def test_the_command_line(tmp_path):
     r = runner.invoke(app, ["analyze", str(out), "--year", "2030"])
     assert r.exit_code == 0, r.output
     assert "20,000 draws summarised" in r.output and "exact" in r.output and "bounded: quantiles, VaR and ES" in r.output
+    r = runner.invoke(app, ["analyze", str(out), "--year", "2030", "--format", "csv"])
+    assert r.exit_code == 0 and r.output.splitlines()[0] == "variable,year,statistic,units,value,se,bound"
+    assert "nvda_gross_margin,2030,P(< 0.65),fraction," in r.output
     r = runner.invoke(app, ["analyze", str(out), "--level", "0.9"])
     assert r.exit_code == 2 and "--level: the summary holds VaR 90%, ES 90% only at the levels 95%, 99%" in r.output
     r = runner.invoke(app, ["analyze", str(out), "--threshold", "nvda_gross_margin=0.42"])
@@ -244,3 +247,18 @@ def test_thresholds_are_compared_in_float64_as_the_full_runs_metrics(base_scenar
     t = float(np.nextafter(np.float64(np.median(x)), np.inf))  # just above a stored value: float32(t) is that value
     summ = summarise(base_scenario, draws=3000, seed=2, sampling="mc", thresholds=[("nvda_gross_margin", t)])
     assert _cell(summ, "nvda_gross_margin", 2030, f"P(< {t:g})") == metrics.prob_below(x, t).value
+
+
+def test_a_scenario_set_summarised_on_dask_from_the_command_line(tmp_path):
+    doc = (f"name: pair\ndraws: 20000\nseed: 3\nsampling: mc\nscenarios:\n"
+           f"  base: {{file: {ANNUAL_FILE}, weight: 3}}\n  again: {{file: {ANNUAL_FILE}, weight: 1}}\n")
+    (tmp_path / "pair.yaml").write_text(doc)
+    out = tmp_path / "pair.summary.nc"
+    r = CliRunner().invoke(app, ["run", str(tmp_path / "pair.yaml"), "--summary", "--scheduler", "threads", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    assert "dask threads" in r.output and "medians by scenario (pooled = the weighted mixture)" in r.output
+    ds = load_summary(out)
+    assert list(ds["scenario"].values) == ["base", "again", "pooled"] and list(ds["draws"].values) == [15_000, 5_000, 20_000]
+    local = summarise(tmp_path / "pair.yaml")  # the same set locally: the same figures
+    stats = ["mean", "sd", "P5", "P50", "P95", "P(< 0.65)"]
+    assert _same(ds["value"].sel(statistic=stats).values, local["value"].sel(statistic=stats).values)
