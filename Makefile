@@ -40,7 +40,7 @@ bench: install
 	$(PY) benchmarks/bench_simulate.py
 
 bench-scale: install
-	$(PY) benchmarks/bench_scale.py
+	$(PY) benchmarks/bench_scale.py $(BENCH_ARGS)
 	$(PY) benchmarks/bench_sobol.py
 
 clean:

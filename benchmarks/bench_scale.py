@@ -12,10 +12,21 @@ Carlo sampling, float32 storage:
   each) writing 10^6 draws to Zarr (scaling with workers); peak memory of the client and of
   the largest worker.
 
+* ``summary``: ``risk run SCENARIO --summary --out RUN.summary.nc`` (no draws stored) at
+  each of ``--summary-draws`` in a fresh process, wall time and peak memory (constant memory:
+  the peaks at 10^6 and 4x10^6 draws should be the same), beside the in-memory run of 10^6
+  draws measured in the same benchmark run (``local``) for the ratio. ``--check N`` also
+  compares a summary of N draws with the exact figures of the same draws
+  (benchmarks/check_summary.py).
+
 Reference at each local size: the random-variate floor (numpy's fill of the run's variates on
-every core). Writes benchmarks/results/scale.json.
+every core). Writes benchmarks/results/scale.json (with ``--only summary``:
+benchmarks/results/scale_summary.json, leaving the other cases' file as it is).
 
     python benchmarks/bench_scale.py [--repeat 5] [--stream 1000000 10000000] [--skip-cluster]
+    python benchmarks/bench_scale.py --only summary [--summary-draws 1000000 4000000] [--check 1000000]
+    python benchmarks/bench_scale.py --only summary --quick      # 2.5x10^5 and 10^6 draws, one repeat
+    python benchmarks/bench_scale.py --only summary --summary-draws 100000000   # the research-scale figure
 """
 
 from __future__ import annotations
@@ -25,7 +36,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from _common import BASE, floor, run_case, simulate_case, write
+from _common import BASE, floor, run_case, run_cli, simulate_case, write
 
 STREAM = r"""
 import json, resource, sys, time, warnings
@@ -61,6 +72,35 @@ print(json.dumps({"draws": draws, "workers": workers, "chunk_size": chunk, "wall
 """
 
 
+def summary_cases(args, tmp: Path) -> dict:
+    """The ``summary`` case: summarised runs in fresh processes and the in-memory 10^6 run for the ratio."""
+    result: dict = {"summary": [], "in_memory": None, "check": None}
+    memory = simulate_case(1_000_000, "mc", 1 if args.quick else args.repeat, scenario=args.scenario)
+    result["in_memory"] = memory
+    print(f"memory  {1_000_000:>11,} draws  in memory (risk.simulate)  best {memory['best_s']:7.2f} s  "
+          f"{memory['draws_per_s']:>10,.0f} draws/s  peak {memory['peak_mb']:6.0f} MB", flush=True)
+    for draws in args.summary_draws:
+        out = tmp / f"summary-{draws}.summary.nc"
+        row = run_cli(["run", args.scenario, "--summary", "-n", str(draws), "--sampling", "mc", "--out", str(out)])
+        row.update(draws=draws, draws_per_s=draws / row["wall_s"], file_kb=out.stat().st_size / 1e3,
+                   time_per_in_memory_time=(row["wall_s"] / draws) / (memory["best_s"] / 1_000_000))
+        result["summary"].append(row)
+        out.unlink()
+        print(f"summary {draws:>11,} draws  --summary, fresh process  {row['wall_s']:7.1f} s  {row['draws_per_s']:>10,.0f} "
+              f"draws/s  peak {row['peak_mb']:6.0f} MB  file {row['file_kb']:.0f} kB  "
+              f"({row['time_per_in_memory_time']:.2f}x the in-memory time a draw)", flush=True)
+    peaks = [r["peak_mb"] for r in result["summary"]]
+    if len(peaks) > 1:
+        result["peak_spread_mb"] = max(peaks) - min(peaks)
+        print(f"summary peak memory from {min(peaks):.0f} to {max(peaks):.0f} MB over "
+              f"{min(args.summary_draws):,}-{max(args.summary_draws):,} draws", flush=True)
+    if args.check:
+        from check_summary import check
+
+        result["check"] = check(args.check, args.scenario)
+    return result
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--local", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
@@ -70,10 +110,25 @@ def main() -> None:
     ap.add_argument("--skip-cluster", action="store_true")
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--scenario", default=BASE)
+    ap.add_argument("--only", choices=["summary"], help="Run only this case.")
+    ap.add_argument("--summary-draws", type=int, nargs="+", default=[1_000_000, 4_000_000],
+                    help="Draws of each summarised run (the research-scale figure: 100000000).")
+    ap.add_argument("--check", type=int, default=0, metavar="DRAWS",
+                    help="Also compare a summary of DRAWS draws with the exact figures of the same draws.")
+    ap.add_argument("--quick", action="store_true", help="Summary case scaled down: 250,000 and 1,000,000 draws, one repeat.")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="risk-bench-"))
+    if args.only == "summary" or args.quick:
+        if args.quick:
+            args.summary_draws = [250_000, 1_000_000]
+        try:
+            write("scale_summary", summary_cases(args, tmp))
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        return
     result: dict = {"local": [], "stream": [], "cluster": [], "references": []}
     try:
+        result.update(summary_cases(args, tmp))
         for draws in args.local:
             row = simulate_case(draws, "mc", args.repeat, scenario=args.scenario)
             result["local"].append(row)

@@ -1,7 +1,8 @@
 """risk: Monte Carlo scenarios of NVIDIA's and AWS's margins as hyperscalers move to their own chips.
 
 The flow: scenario file -> :func:`load_scenario` -> :func:`simulate` -> xarray Dataset
-(draw x year) -> :func:`save_run` / :func:`load_run`.
+(draw x year) -> :func:`save_run` / :func:`load_run`; or, without storing draws,
+:func:`summarise` -> a small Dataset of exact and bounded statistics.
 
 xarray, dask and scipy.stats are imported where a run or a file needs them, so that a
 command that only reads a scenario (``risk validate``) does not pay for them; ``load_run``,
@@ -13,6 +14,7 @@ from importlib import import_module
 from ._version import __version__
 from .errors import DataError, ScenarioError
 from .simulate import simulate  # the function, not the module of the same name
+from .summarise import summarise  # likewise
 
 __all__ = [
     "__version__",
@@ -25,11 +27,13 @@ __all__ = [
     "save_update",
     "scenario_from_dict",
     "simulate",
+    "summarise",
 ]
 
 _LAZY = {
     "Scenario": "scenario", "load_scenario": "scenario", "scenario_from_dict": "scenario",
     "load_run": "io", "save_run": "io", "save_update": "io",
+    "load_summary": "summarise", "save_summary": "summarise",
 }
 
 

@@ -267,12 +267,22 @@ def run(
     output: Optional[Path] = _OUTPUT,
     keep: Optional[list[str]] = typer.Option(None, "--keep", help="Store only these outputs: names or groups (margins, nvidia, aws, drivers, all), repeatable or comma-separated; parameters and attributes are always stored."),
     compress: bool = typer.Option(False, "--compress", help="Compress the saved run (zlib in NetCDF, zstd in Zarr)."),
+    summary: bool = typer.Option(False, "--summary", help="Store no draws: reduce each chunk into exact counts, means, "
+                                                          "variances and threshold probabilities and bounded quantiles and "
+                                                          "expected shortfall; --out writes them (RUN.summary.nc)."),
+    threshold: Optional[list[str]] = typer.Option(None, "--threshold", help="With --summary: also count P(VARIABLE < VALUE), "
+                                                                            "as VARIABLE<VALUE or VARIABLE=VALUE (0.5 or 50%), repeatable."),
+    level: Optional[list[float]] = typer.Option(None, "--level", help="With --summary: confidence levels of VaR and expected "
+                                                                      "shortfall, repeatable (default 0.95 and 0.99)."),
 ):
     """Simulate a scenario or scenario set; print P5/P50/P95 of the key margins; optionally save the run."""
     from .mixture import ScenarioSet
     from .simulate import simulate
     from .summary import quantile_table
 
+    if summary or threshold or level:
+        return _run_summary(scenario, draws, seed, sampling, out_file, dtype, set_, scheduler, chunk_size, memory, quarterly,
+                            fmt, output, keep, compress, summary, threshold, level)
     _check_out(out_file)
     fmt = _export_format(fmt, output)
     _check_keep(keep, out_file, compress)
@@ -408,6 +418,140 @@ def _run_dask(sc, draws, seed, sampling, out_file, dtype, scheduler, chunk_size,
         out.print(f"wrote {out_file} (streamed in chunks of {chunk_size:,} draws)", highlight=False, soft_wrap=True)
 
 
+def _run_summary(scenario, draws, seed, sampling, out_file, dtype, set_, scheduler, chunk_size, memory, quarterly, fmt, output,
+                 keep, compress, summary, threshold, level) -> None:
+    """``risk run --summary``: a run reduced chunk by chunk (:mod:`risk.summarise`), locally or on dask."""
+    import contextlib
+
+    from .sampling import BLOCK
+    from .scale import chunk_for_memory, parse_memory
+    from .summarise import DEFAULT_LEVELS, DEFAULT_SUMMARY_THRESHOLDS, SummaryError, parse_threshold, save_summary, summarise
+
+    if not summary:
+        _fail(OptionError("--threshold" if threshold else "--level", list(threshold or level),
+                          "shapes a summary: add --summary (a full run's probabilities and levels are asked of risk analyze)"))
+    for option, given in (("--keep", keep), ("--compress", compress), ("--output", output)):
+        if given:
+            _fail(OptionError(option, ",".join(given) if isinstance(given, list) else str(given),
+                              "does not apply to --summary, which stores no draws and prints its table"))
+    if fmt != "table":
+        _fail(OptionError("--format", fmt, "a summarised run prints its table; its figures are data in the --out file "
+                                           "(or risk analyze RUN.summary.nc --format csv)"))
+    if out_file is not None and (out_file.suffix != ".nc" or out_file.suffix == ".zarr"):
+        _fail(OptionError("--out", str(out_file), "a summary is a small NetCDF file: name it RUN.summary.nc"))
+    _check_out(out_file, "file")
+    try:
+        thresholds = list(DEFAULT_SUMMARY_THRESHOLDS) + [parse_threshold(t) for t in threshold or []]
+    except OptionError as e:
+        _fail(e)
+    levels = tuple(level) if level else DEFAULT_LEVELS
+    bad = [x for x in levels if not 0 < x < 1]
+    if bad:
+        _fail(OptionError("--level", bad[0], "must be in (0, 1), for example 0.95"))
+    if scheduler is not None and not (scheduler in ("threads", "processes", "synchronous") or scheduler.startswith("tcp://")):
+        _fail(OptionError("--scheduler", scheduler, "must be threads, processes, synchronous or tcp://host:port"))
+    if chunk_size is not None and (chunk_size < BLOCK or chunk_size % BLOCK):
+        _fail(OptionError("--chunk-size", chunk_size, f"a summary is reduced in whole blocks of {BLOCK:,} draws of random "
+                                                      f"numbers: give a multiple of {BLOCK:,}"))
+    try:
+        budget = parse_memory(memory) if memory is not None else None
+    except ValueError as e:
+        _fail(OptionError("--memory", memory, str(e)))
+    sc = _scenario(scenario, set_)
+    lazy = scheduler is not None or memory is not None
+    if chunk_size is None:
+        if budget is not None:
+            members = [m.scenario for m in sc.members] if hasattr(sc, "members") else [sc]
+            chunk_size = max(BLOCK, min(chunk_for_memory(m, budget, 2, dtype) for m in members) // BLOCK * BLOCK)
+        else:
+            chunk_size = 6 * BLOCK if lazy else BLOCK
+    start = time.perf_counter()
+    if scheduler is not None and scheduler.startswith("tcp://"):
+        from distributed import Client
+
+        try:
+            ctx = Client(scheduler, timeout="5s")
+        except OSError:
+            _fail(OptionError("--scheduler", scheduler, "no dask scheduler answered there within 5 s; start one "
+                                                        "(dask scheduler) or check the address"))
+    elif lazy:
+        import dask
+
+        ctx = dask.config.set(scheduler=scheduler or "threads")
+    else:
+        ctx = contextlib.nullcontext()
+    n = draws if draws is not None else (sc.draws if hasattr(sc, "members") else sc.settings.draws)
+    sink = _progress(n)
+    with ctx:
+        try:
+            ds = summarise(sc, draws=draws, seed=seed, sampling=sampling, chunk_size=chunk_size, thresholds=thresholds,
+                           levels=levels, quarterly=quarterly, lazy=lazy, dtype=dtype,
+                           progress=None if lazy else sink.counter("summarising"))
+        except (ScenarioError, DataError, SummaryError) as e:
+            _fail(e)
+    sink.end()
+    elapsed = time.perf_counter() - start
+    _print_summary(ds, f"{ds.attrs['scenario']}: {ds.attrs['draws']:,} draws summarised, seed {ds.attrs['seed']}, "
+                       f"{ds.attrs['sampling']}, {'dask ' + (scheduler or 'threads') + ', ' if lazy else ''}chunks of "
+                       f"{chunk_size:,} ({elapsed:.1f} s)")
+    if out_file is not None:
+        from .io import OutputError
+
+        try:
+            save_summary(ds, out_file)
+        except OutputError as e:
+            _fail(e)
+        out.print(f"wrote {out_file} (a summary: no draws; scenario hash {ds.attrs['scenario_hash'][:12]}, risk {__version__})",
+                  highlight=False, soft_wrap=True)
+
+
+def _print_summary(ds, title: str) -> None:
+    """A summary's P5/P50/P95 table of the key margins (the pooled mixture for a set), each
+    row with the largest bound of its quantiles; then the medians by scenario for a set."""
+    from .summary import KEY_MARGINS, summary_years
+
+    period = "quarter" if "quarter" in ds.dims else "year"
+    pooled = ds.attrs.get("pooled") or str(ds["scenario"].values[0])
+    table = _table(title=title, title_justify="left")
+    for col in ("variable", period, "P5", "P50", "P95", "± bound"):
+        table.add_column(col, justify="left" if col == "variable" else "right")
+    years = summary_years(ds)
+    sub = ds.sel(scenario=pooled, statistic=["P5", "P50", "P95"])
+    for var in KEY_MARGINS:
+        for y in years:
+            cell = sub.sel(variable=var, **{period: y})
+            table.add_row(var, str(y), *(numbers.value(float(v), True) for v in cell["value"].values),
+                          numbers.error(float(cell["bound"].max()), True))
+    out.print(table)
+    out.print(f"a summary, no draws stored: means, sd, min, max and P(< threshold) are exact; quantiles, VaR and expected "
+              f"shortfall are within the ± bound of the same draws' figures (histograms of {ds.attrs['bins']:,} bins "
+              "per output and year, each bin's min and max kept)", highlight=False, soft_wrap=True)
+    if ds.attrs.get("clock") == "quarter":
+        out.print(f"anchored at {ds.attrs['as_of']}, the latest reported quarter: quarters up to it are data, not draws",
+                  highlight=False)
+    if ds.attrs.get("pooled") and period == "year":
+        import json
+
+        last = years[-2:]
+        draws = json.loads(ds.attrs["scenario_draws"])
+        t = _table(title="medians by scenario (pooled = the weighted mixture)", title_justify="left")
+        t.add_column("scenario", no_wrap=True)
+        t.add_column("draws", justify="right", no_wrap=True)
+        short = {v: v.replace("_operating_margin", " OM").replace("_gross_margin", " GM") for v in KEY_MARGINS}
+        for v in KEY_MARGINS:
+            for y in last:
+                t.add_column(f"{short[v]} {y}", justify="right", no_wrap=True)
+        for name, n in list(draws.items()) + [("pooled", ds.attrs["draws"])]:
+            if name not in ds["scenario"].values:
+                continue
+            cells = [numbers.value(float(ds["value"].sel(scenario=name, statistic="P50", variable=v, year=y)), True)
+                     for v in KEY_MARGINS for y in last]
+            t.add_row(name, f"{n:,}", *cells)
+        out.print(t)
+    if ds.attrs.get("overrides", "{}") != "{}":
+        out.print(f"overrides: {ds.attrs['overrides']}", highlight=False, soft_wrap=True)
+
+
 def _print_by_scenario(ds) -> None:
     """Medians of the key margins by scenario in the last two summary years: one table, or on a
     terminal narrower than it (under 100 columns) one table a year, so that no name folds."""
@@ -513,7 +657,7 @@ def compare(
     fmt = _export_format(fmt, output)
     if len(runs) < 2:
         _fail(OptionError("RUNS", [str(r) for r in runs], "give two or more runs"))
-    loaded = [_load_run(r) for r in runs]
+    loaded = [_load_run(r, command="compare") for r in runs]
     for path, ds in zip(runs, loaded):
         _require(ds, KEY_MARGINS, path)
     names = unique_names([r.stem for r in runs])
@@ -585,9 +729,31 @@ def _thresholds(items: list[str] | None) -> dict[str, float]:
     return out
 
 
-def _load_run(path: Path):
-    from .io import RunFileError, load_run
+#: What each command that reads runs needs their draws for (a summary file holds none).
+_NEEDS_DRAWS = {
+    "compare": "its differences of quantiles pair the runs' draws",
+    "report": "its charts (fan, densities, joint distribution), sensitivity and reverse-stress pages",
+    "reverse-stress": "the draws inside the event",
+    "update": "the draws it reweights",
+}
 
+
+def _load_run(path: Path, summary_ok: bool = False, command: str = ""):
+    """A saved run; a summary (risk run --summary) only where ``summary_ok``, else a refusal
+    that names what the ``command`` needs the draws for."""
+    from .io import RunFileError, load_run
+    from .summarise import is_summary_file, load_summary
+
+    if is_summary_file(path):
+        if not summary_ok:
+            why = _NEEDS_DRAWS.get(command, "it reads the draws")
+            _fail(RunFileError(path, f"is a summary (risk run --summary): it holds no draws, and risk {command} needs them "
+                                     f"for {why}; make a full run (risk run ... --out RUN.nc, or --out RUN.zarr on dask), "
+                                     "or read the summary's figures with risk analyze"))
+        try:
+            return load_summary(path)
+        except RunFileError as e:
+            _fail(e)
     try:
         return load_run(path)
     except RunFileError as e:
@@ -635,7 +801,9 @@ def analyze(
         _fail(OptionError("--level", level, "must be in (0, 1), for example 0.95"))
     thresholds = _thresholds(threshold)
     fmt = _export_format(fmt, output)
-    ds = _load_run(run_file)
+    ds = _load_run(run_file, summary_ok=True)
+    if ds.attrs.get("kind") == "risk summary":
+        return _analyze_summary(ds, run_file, variable, year, level, thresholds, fmt, output)
     _check_years(ds, year)
     _require(ds, variable or KEY_MARGINS, run_file)
     try:
@@ -647,6 +815,43 @@ def analyze(
 
         return _export(fmt, output, {"estimates": _by_variable(df, ds)}, {"estimates": {"value": ROW, "se": ROW}})
     out.print(_estimates_table(f"{ds.attrs.get('scenario')}: {ds.sizes['draw']:,} draws, seed {ds.attrs.get('seed')}", df, ds))
+
+
+def _analyze_summary(ds, path, variable, year, level, thresholds, fmt, output) -> None:
+    """``risk analyze`` of a summary file: its figures, with the bound of each bounded one."""
+    from .summarise import SummaryError, summary_table
+    from .summary import KEY_MARGINS
+
+    if "quarter" in ds.dims:
+        if year:
+            _fail(OptionError("--year", list(year), "this summary is by quarter (risk run --summary --quarterly): its "
+                                                    "figures are shown for the summary's quarters; summarise by year for --year"))
+    else:
+        _check_years(ds, year)
+    try:
+        df = summary_table(ds, list(variable or KEY_MARGINS), years=year, level=level, thresholds=thresholds)
+    except SummaryError as e:
+        _fail(OptionError(e.option or "--variable", e.value, str(e)))
+    units = dict(zip(ds["variable"].values, ds["units"].values))
+    if fmt != "table":
+        from .export import ROW
+
+        flat = df.reset_index()
+        flat.insert(3, "units", [_units(None, v, s) for v, s in zip(flat["variable"], flat["statistic"])])
+        return _export(fmt, output, {"estimates": flat}, {"estimates": {"value": ROW, "se": ROW, "bound": ROW}})
+    pooled = ds.attrs.get("pooled")
+    table = _table(title=f"{ds.attrs.get('scenario')}{' (pooled)' if pooled else ''}: {ds.attrs['draws']:,} draws summarised "
+                         f"(no draws stored), seed {ds.attrs.get('seed')}", title_justify="left")
+    for col in ("variable", "quarter" if "quarter" in ds.dims else "year", "statistic", "value", "± se", "bound"):
+        table.add_column(col, justify="right" if col in ("value", "± se", "bound") else "left")
+    for (var, y, stat), row in df.iterrows():
+        pct = numbers.is_fraction(str(units[var]), stat)
+        shown = stat if pct or not units[var] else f"{stat} [{units[var]}]"
+        bound = "exact" if row["bound"] == 0 else "± " + numbers.error(row["bound"], pct)
+        table.add_row(var, str(y), shown, numbers.value(row["value"], pct), numbers.error(row["se"], pct), bound)
+    out.print(table)
+    out.print("exact: mean, sd and P(< x), from every draw; bounded: quantiles, VaR and ES, within the bound shown of the "
+              "same draws' figures", highlight=False, soft_wrap=True)
 
 
 @app.command()
@@ -814,7 +1019,7 @@ def reverse_stress_cmd(
     if top < 1:
         _fail(OptionError("--top", top, "must be at least 1"))
     fmt = _export_format(fmt, output)
-    ds = _load_run(run_file)
+    ds = _load_run(run_file, command="reverse-stress")
     try:
         r = reverse_stress(ds, event)
     except ScenarioError as e:
@@ -878,7 +1083,7 @@ def update_cmd(
     if out_file.resolve() in [p.resolve() for p in update_chain(run_file)]:
         _fail(OptionError("--out", str(out_file), "is the run being updated, or one it builds on: the update is saved as "
                                                   "weights that refer to that run, so it cannot replace it; choose another path"))
-    ds = _load_run(run_file)
+    ds = _load_run(run_file, command="update")
     with _warnings.catch_warnings(record=True) as caught:
         _warnings.simplefilter("always")
         try:
@@ -1062,7 +1267,7 @@ def report(
             _fail(OptionError("--label", list(label), str(e)))
     sink = _progress()
     sink.phase("loading")
-    loaded = [_load_run(r) for r in runs]
+    loaded = [_load_run(r, command="report") for r in runs]
     for path, ds in zip(runs, loaded):
         _require(ds, REPORT_OUTPUTS, path)
     _check_years(loaded[0], [year], projected=True)
