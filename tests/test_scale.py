@@ -132,3 +132,19 @@ def test_cli_schedulers_stream_the_local_run_bitwise(tmp_path, base_scenario, lo
                                      "--scheduler", scheduler, "--chunk-size", "16384", "--out", str(out)])
         assert r.exit_code == 0, r.output
     assert same(local["mc"], risk.load_run(out)) == []
+
+
+def test_graph_grows_with_chunks_not_chunks_times_variables(base_scenario):
+    """One layer for the model, one of chunk tasks, one per variable: the layers do not grow
+    with the chunks, and the tasks are a chunk task plus a lookup per variable for each chunk."""
+    graphs = {}
+    for chunks in (2, 8):
+        ds = risk.simulate(base_scenario, draws=chunks * 1024, seed=5, sampling="mc", chunk_size=1024, lazy=True)
+        graphs[chunks] = ds.__dask_graph__()
+    variables = len(ds.data_vars)
+    assert variables > 90
+    for chunks, graph in graphs.items():
+        assert len(graph.layers) == variables + 2, chunks
+        assert len(graph) == 1 + chunks * (1 + variables), chunks
+    chunk_layer = next(name for name in graphs[8].layers if name.startswith("risk-chunk-"))
+    assert len(graphs[8].layers[chunk_layer]) == 8
