@@ -380,6 +380,17 @@ def _run_dask(sc, draws, seed, sampling, out_file, dtype, scheduler, chunk_size,
         except OSError:
             _fail(OptionError("--scheduler", scheduler, "no dask scheduler answered there within 5 s; start one "
                                                         "(dask scheduler) or check the address"))
+    elif scheduler == "processes":  # dask.distributed keeps a chunk's results on the worker that made them; dask's
+        # multiprocessing scheduler would send them back and pickle them to a worker again for every variable
+        import os
+
+        from distributed import Client, LocalCluster
+
+        cluster = LocalCluster(n_workers=os.cpu_count() or 1, threads_per_worker=1, processes=True, dashboard_address=None,
+                               memory_limit=0)
+        ctx = contextlib.ExitStack()
+        ctx.enter_context(cluster)
+        ctx.enter_context(Client(cluster))
     else:
         ctx = dask.config.set(scheduler=scheduler or "threads")
     with ctx if isinstance(ctx, contextlib.AbstractContextManager) else contextlib.nullcontext():

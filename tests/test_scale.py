@@ -148,3 +148,19 @@ def test_graph_grows_with_chunks_not_chunks_times_variables(base_scenario):
         assert len(graph) == 1 + chunks * (1 + variables), chunks
     chunk_layer = next(name for name in graphs[8].layers if name.startswith("risk-chunk-"))
     assert len(graphs[8].layers[chunk_layer]) == 8
+
+
+def test_the_model_is_one_key_that_every_chunk_task_shares(base_scenario):
+    """The scenario and its base data are one key of the graph: a worker receives them once,
+    not with every chunk task."""
+    from risk.scale import _chunk, _model
+
+    ds = risk.simulate(base_scenario, draws=4 * 1024, seed=5, sampling="mc", chunk_size=1024, lazy=True)
+    graph = ds.__dask_graph__()
+    (model,) = [name for name in graph.layers if name.startswith("risk-model-")]
+    (spec,) = graph.layers[model].values()
+    assert spec[0] is _model and spec[1] is base_scenario
+    (chunks,) = [name for name in graph.layers if name.startswith("risk-chunk-")]
+    tasks = list(graph.layers[chunks].values())
+    assert len(tasks) == 4 and all(t[0] is _chunk and t[1] == model for t in tasks)
+    assert not any(isinstance(arg, risk.Scenario) for t in tasks for arg in t)
