@@ -286,8 +286,8 @@ def zarr_encoding(itemsize: int, level: int = 0) -> dict:
     then checksummed (CRC-32, so that damaged bytes are refused when read), then compressed
     with Blosc: lz4 by default, zstd at ``level`` when compressing. The shuffle comes first
     because after the checksum filter the values are bytes to Blosc, whose own shuffle then
-    does nothing: lz4 stores 1,141 bytes a draw of the base scenario without the shuffle
-    filter, 965 with it, at the same write speed (docs/scale.md).
+    does nothing: lz4 stores 1,142 bytes a draw of the base scenario without the shuffle
+    filter, 964 with it, at the same write speed (docs/scale.md).
 
     Parameters
     ----------
