@@ -386,8 +386,8 @@ def _run_dask(sc, draws, seed, sampling, out_file, dtype, scheduler, chunk_size,
 
         from distributed import Client, LocalCluster
 
-        cluster = LocalCluster(n_workers=os.cpu_count() or 1, threads_per_worker=1, processes=True, dashboard_address=None,
-                               memory_limit=0)
+        cluster = LocalCluster(n_workers=os.cpu_count() or 1, threads_per_worker=1, processes=True, memory_limit=0,
+                               dashboard_address=":0", scheduler_kwargs={"dashboard": False})  # any free port, no dashboard
         ctx = contextlib.ExitStack()
         ctx.enter_context(cluster)
         ctx.enter_context(Client(cluster))

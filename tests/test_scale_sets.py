@@ -43,7 +43,8 @@ def test_a_set_on_dask_threads_is_the_set_in_memory(local, sampling):
 def test_a_set_on_two_worker_processes_is_the_set_in_memory(local, tmp_path):
     from distributed import Client, LocalCluster
 
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, Client(cluster):
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
+                      scheduler_kwargs={"dashboard": False}) as cluster, Client(cluster):
         lazy = risk.simulate(SET_FILE, draws=DRAWS, seed=7, sampling="mc", chunk_size=1024, lazy=True)
         path = risk.save_run(lazy, tmp_path / "set.zarr")
     assert differences(risk.load_run(path), local["mc"]) == []
