@@ -357,10 +357,9 @@ def _run_dask(sc, draws, seed, sampling, out_file, dtype, scheduler, chunk_size,
     from .sampling import BLOCK
     from .scale import check_memory, chunk_for_memory, parse_memory
     from .simulate import simulate
-    from .summary import KEY_MARGINS, quantile_table
+    from .summary import KEY_MARGINS, quantile_table, summary_years
 
-    if isinstance(sc, ScenarioSet):
-        _fail(OptionError("--scheduler/--memory", sc.name, "dask-backed runs take one scenario, not a scenario set"))
+    sizing = max((m.scenario for m in sc.members), key=lambda m: m.steps) if isinstance(sc, ScenarioSet) else sc
     try:
         budget = parse_memory(memory) if memory is not None else None
     except ValueError as e:
@@ -372,12 +371,12 @@ def _run_dask(sc, draws, seed, sampling, out_file, dtype, scheduler, chunk_size,
                                                     "write one NetCDF file): use --out RUN.zarr, or --scheduler threads for NetCDF"))
     if budget is not None:
         try:
-            check_memory(sc, draws, budget, to_disk=out_file is not None, dtype=dtype)
+            check_memory(sizing, draws, budget, to_disk=out_file is not None, dtype=dtype)
         except ScenarioError as e:
             _fail(e)
     workers = 2
     if chunk_size is None:
-        chunk_size = chunk_for_memory(sc, budget, workers) if budget is not None else 6 * BLOCK
+        chunk_size = chunk_for_memory(sizing, budget, workers) if budget is not None else 6 * BLOCK
     start = time.perf_counter()
     try:
         ds = simulate(sc, draws=draws, seed=seed, sampling=sampling, dtype=dtype, chunk_size=chunk_size, lazy=True)
@@ -391,6 +390,17 @@ def _run_dask(sc, draws, seed, sampling, out_file, dtype, scheduler, chunk_size,
         except OSError:
             _fail(OptionError("--scheduler", scheduler, "no dask scheduler answered there within 5 s; start one "
                                                         "(dask scheduler) or check the address"))
+    elif scheduler == "processes":  # dask.distributed keeps a chunk's results on the worker that made them; dask's
+        # multiprocessing scheduler would send them back and pickle them to a worker again for every variable
+        import os
+
+        from distributed import Client, LocalCluster
+
+        cluster = LocalCluster(n_workers=os.cpu_count() or 1, threads_per_worker=1, processes=True, memory_limit=0,
+                               dashboard_address=":0", scheduler_kwargs={"dashboard": False})  # any free port, no dashboard
+        ctx = contextlib.ExitStack()
+        ctx.enter_context(cluster)
+        ctx.enter_context(Client(cluster))
     else:
         ctx = dask.config.set(scheduler=scheduler or "threads")
     with ctx if isinstance(ctx, contextlib.AbstractContextManager) else contextlib.nullcontext():
@@ -414,6 +424,8 @@ def _run_dask(sc, draws, seed, sampling, out_file, dtype, scheduler, chunk_size,
         for (var, year), row in (quantile_table(view, shown).iterrows() if shown else ()):
             table.add_row(var, str(year), *(f"{v:.1%}" for v in row))
         out.print(table)
+        if isinstance(sc, ScenarioSet) and all(v in view for v in KEY_MARGINS):  # loads 2 years of 3 margins
+            _print_by_scenario(view[list(KEY_MARGINS)].sel(year=summary_years(view)[-2:]).load())
     if out_file is not None:
         out.print(f"wrote {out_file} (streamed in chunks of {chunk_size:,} draws)", highlight=False, soft_wrap=True)
 

@@ -30,6 +30,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .errors import Problem, ScenarioError
+from .sampling import BLOCK
 from .scenario import Scenario, load_scenario, read_yaml
 
 __all__ = ["ScenarioSet", "Member", "load_scenario_set", "is_scenario_set", "allocate", "simulate_set"]
@@ -153,10 +154,13 @@ def allocate(weights: list[float], draws: int) -> list[int]:
 
 
 def simulate_set(sset: ScenarioSet, draws: int | None = None, seed: int | None = None, sampling: str | None = None,
-                 progress=None, **kw):
+                 progress=None, lazy: bool = False, **kw):
     """Run every scenario of the set on its share of the draws and stack them along ``draw``.
 
     Parameters as for :func:`risk.simulate`; ``progress`` counts the draws of the whole set.
+    With ``lazy``, every scenario is a dask-backed run (:func:`risk.scale.simulate_dask`) and
+    the stacked run is chunked along ``draw`` in chunks of ``chunk_size`` draws (a chunk may
+    take draws of two scenarios); its numbers are those of the run in memory, bit for bit.
     Attributes record the set's name, hash, weights, the draws of each scenario, and each
     scenario's own hash and assumptions.
     """
@@ -173,11 +177,19 @@ def simulate_set(sset: ScenarioSet, draws: int | None = None, seed: int | None =
     for m, n in zip(sset.members, counts):
         if n > 0:
             done = None if progress is None else (lambda k, _, at=before: progress(at + k, draws))
-            parts.append(run_local(m.scenario, n, seed, sampling, progress=done, **kw))
+            if lazy:
+                from .scale import simulate_dask
+
+                parts.append(simulate_dask(m.scenario, n, seed, sampling, chunk_size=kw.get("chunk_size", 6 * BLOCK),
+                                           dtype=kw.get("dtype", "float32")))
+            else:
+                parts.append(run_local(m.scenario, n, seed, sampling, progress=done, **kw))
             before += n
     ds = xr.concat(parts, dim="draw", combine_attrs="drop_conflicts", data_vars="all", coords="different", compat="equals",
                    join="exact")
     ds = ds.assign_coords(draw=np.arange(ds.sizes["draw"]))
+    if lazy:  # Zarr takes chunks of one size (but the last): the scenarios' last chunks are joined
+        ds = ds.chunk({"draw": kw.get("chunk_size", 6 * BLOCK)})
     for name in ds.data_vars:
         if "distribution" in parts[0][name].attrs:
             ds[name].attrs = {k: v for k, v in parts[0][name].attrs.items() if k in ("units", "long_name", "symbol", "kind")}
@@ -195,4 +207,6 @@ def simulate_set(sset: ScenarioSet, draws: int | None = None, seed: int | None =
         "seed": seed, "sampling": sampling, "draws": int(ds.sizes["draw"]),
         "created": parts[0].attrs.get("created", ""),
     })
+    if lazy:
+        ds.attrs["chunk_size"] = kw.get("chunk_size", 6 * BLOCK)
     return ds

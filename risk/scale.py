@@ -11,6 +11,7 @@ bounded by the chunks in flight.
 
 from __future__ import annotations
 
+import json
 import re
 
 import numpy as np
@@ -23,7 +24,7 @@ from .run import bytes_per_draw, dataset, run_chunk
 from .sampling import BLOCK, warn_sobol_balance
 from .scenario import Scenario
 
-__all__ = ["simulate_dask", "parse_memory", "bytes_per_draw", "chunk_for_memory", "check_memory", "LHS_MAX_LAZY", "PROCESS_BASE"]
+__all__ = ["simulate_dask", "run_graph", "parse_memory", "bytes_per_draw", "chunk_for_memory", "check_memory", "LHS_MAX_LAZY", "PROCESS_BASE"]
 
 #: Latin hypercube runs larger than this are refused on dask (each chunk would rebuild the design).
 LHS_MAX_LAZY = 2_000_000
@@ -71,25 +72,74 @@ def check_memory(scenario: Scenario, draws: int, budget: int, to_disk: bool, dty
                       "write it to disk with --out RUN.zarr (streamed chunk by chunk) or ask for fewer draws", draws, True)])
 
 
-def _chunk(scenario: Scenario, base, draws: int, seed: int, sampling: str, lo: int, hi: int, dtype: str) -> dict:
+def _chunk(model: tuple[Scenario, object], draws: int, seed: int, sampling: str, lo: int, hi: int, dtype: str) -> dict:
+    """Draws ``lo`` to ``hi`` of a run: every output, calibrated value and parameter by name."""
+    scenario, base = model
     blocks = output_blocks(hi - lo, scenario.settings.horizon, dtype)
     run_chunk(scenario, base, draws, seed, sampling, (lo, hi), blocks, 0)  # one thread: dask runs chunks in parallel
     outputs, calibrated, params = blocks.views()
     return {**outputs, **calibrated, **params}
 
 
+def _model(scenario: Scenario, base) -> tuple:
+    """The model a chunk task runs: the scenario and its base data (one key of the graph)."""
+    return scenario, base
+
+
+def _pick(chunk: dict, name: str) -> np.ndarray:
+    """One variable's block of a chunk (a view: nothing is copied)."""
+    return chunk[name]
+
+
+def run_graph(scenario: Scenario, base, draws: int, seed: int, sampling: str, chunk_size: int, dtype: str,
+              names: dict[str, tuple]) -> dict:
+    """The dask arrays of a run, one per name in ``names`` (name to the shape of a draw).
+
+    The graph has one layer for the model (the scenario and its base data: a single key, so
+    that a worker process receives it once and every chunk task on it shares it), one layer
+    of chunk tasks (each samples and runs its draws once) and one layer per variable whose
+    tasks pick that variable's block from the chunk's result, on the worker that holds it.
+    Its layers grow with the variables and its tasks with chunks x variables, each a
+    dictionary lookup; the chunk results are never copied per variable.
+
+    Returns
+    -------
+    dict of str to dask.array.Array, shape (draws, *names[name])
+    """
+    import dask.array as da
+    from dask.base import tokenize
+    from dask.highlevelgraph import HighLevelGraph
+
+    token = tokenize(scenario.hash, json.dumps(base.sources, sort_keys=True, default=str), base.as_of,
+                     draws, seed, sampling, chunk_size, dtype)
+    model = f"risk-model-{token}"
+    chunk = f"risk-chunk-{token}"
+    bounds = [(lo, min(lo + chunk_size, draws)) for lo in range(0, draws, chunk_size)]
+    layers = {model: {model: (_model, scenario, base)},
+              chunk: {(chunk, i): (_chunk, model, draws, seed, sampling, lo, hi, dtype) for i, (lo, hi) in enumerate(bounds)}}
+    deps = {model: set(), chunk: {model}}
+    sizes = tuple(hi - lo for lo, hi in bounds)
+    arrays = {}
+    for name, tail in names.items():
+        key = f"{name}-{token}"
+        layers[key] = {(key, i, *(0,) * len(tail)): (_pick, (chunk, i), name) for i in range(len(bounds))}
+        deps[key] = {chunk}
+        graph = HighLevelGraph({k: layers[k] for k in (model, chunk, key)}, {k: deps[k] for k in (model, chunk, key)})
+        arrays[name] = da.Array(graph, key, (sizes, *((n,) for n in tail)), dtype=dtype)
+    return arrays
+
+
 def simulate_dask(scenario: Scenario, draws: int, seed: int, sampling: str, chunk_size: int = 6 * BLOCK,
                   dtype: str = "float32") -> xr.Dataset:
     """A lazy, dask-backed run: the same Dataset as :func:`risk.simulate`, chunked along ``draw``.
+
+    The graph (:func:`run_graph`) has a task per chunk and a cheap task per chunk and variable.
 
     Raises
     ------
     ScenarioError
         For parameters the data cannot support (before any work starts).
     """
-    import dask
-    import dask.array as da
-
     if sampling == "lhs" and draws > LHS_MAX_LAZY:
         raise ScenarioError(scenario.source, [Problem(
             "sampling", f"lhs builds its whole design for every chunk; use mc or sobol for dask-backed runs over "
@@ -98,18 +148,10 @@ def simulate_dask(scenario: Scenario, draws: int, seed: int, sampling: str, chun
         warn_sobol_balance(draws, stacklevel=4)
     base = scenario.base_data()
     H = scenario.settings.horizon
-    bounds = [(lo, min(lo + chunk_size, draws)) for lo in range(0, draws, chunk_size)]
-    tasks = [dask.delayed(_chunk, pure=True)(scenario, base, draws, seed, sampling, lo, hi, dtype)
-             for lo, hi in bounds]
-
-    def column(name: str, shape_tail: tuple) -> da.Array:
-        parts = [da.from_delayed(dask.delayed(dict.__getitem__)(t, name), shape=(hi - lo, *shape_tail), dtype=dtype)
-                 for t, (lo, hi) in zip(tasks, bounds)]
-        return da.concatenate(parts, axis=0)
-
-    outputs = {name: column(name, (H + 1,)) for name in OUTPUTS}
-    params = {name: column(name, ()) for name in scenario.parameters}
-    calibrated = {name: column(name, ()) for name in CALIBRATED}
-    ds = dataset(scenario, base, params, outputs, calibrated, seed=seed, sampling=sampling)
+    names = {**{name: (H + 1,) for name in OUTPUTS}, **{name: () for name in CALIBRATED},
+             **{name: () for name in scenario.parameters}}
+    arrays = run_graph(scenario, base, draws, seed, sampling, chunk_size, dtype, names)
+    ds = dataset(scenario, base, {n: arrays[n] for n in scenario.parameters}, {n: arrays[n] for n in OUTPUTS},
+                 {n: arrays[n] for n in CALIBRATED}, seed=seed, sampling=sampling)
     ds.attrs["chunk_size"] = chunk_size
     return ds

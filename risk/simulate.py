@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
-from .errors import Problem, ScenarioError
 from .mixture import ScenarioSet, is_scenario_set, load_scenario_set, simulate_set
 from .run import DEFAULT_CHUNK, check_run_options, run_local, run_settings
 from .scenario import Scenario, load_scenario
@@ -69,7 +68,8 @@ def simulate(
         scenario = load_scenario_set(scenario) if is_scenario_set(scenario) else load_scenario(scenario)
     if isinstance(scenario, ScenarioSet):
         if lazy:
-            raise ScenarioError(scenario.source, [Problem("lazy", "dask-backed runs take one scenario, not a scenario set")])
+            return simulate_set(scenario, draws=draws, seed=seed, sampling=sampling, chunk_size=chunk_size, dtype=dtype,
+                                lazy=True)
         return simulate_set(scenario, draws=draws, seed=seed, sampling=sampling, chunk_size=chunk_size,
                             threads=threads, dtype=dtype, progress=progress, quarterly=quarterly)
     draws, seed, sampling = run_settings(scenario, draws, seed, sampling)

@@ -79,7 +79,8 @@ def test_kept_and_compressed_runs_are_smaller_and_read_back_the_same(small, tmp_
     share = keep_outputs(small, "margins").nbytes / small.nbytes
     assert 0.3 < share < 0.45
     assert sizes["kept"] < (share + 0.1) * sizes["full"]
-    assert sizes["compressed"] < 0.9 * sizes["full"]
+    # a NetCDF run is stored uncompressed by default; a Zarr run is already shuffled and lz4-compressed
+    assert sizes["compressed"] < (0.9 if suffix == ".nc" else 0.95) * sizes["full"]
     assert sizes["both"] < min(sizes["kept"], sizes["compressed"])
     back = risk.load_run(tmp_path / f"compressed{suffix}")
     xr.testing.assert_identical(back.drop_attrs(), risk.load_run(tmp_path / f"full{suffix}").drop_attrs())

@@ -132,3 +132,35 @@ def test_cli_schedulers_stream_the_local_run_bitwise(tmp_path, base_scenario, lo
                                      "--scheduler", scheduler, "--chunk-size", "16384", "--out", str(out)])
         assert r.exit_code == 0, r.output
     assert same(local["mc"], risk.load_run(out)) == []
+
+
+def test_graph_grows_with_chunks_not_chunks_times_variables(base_scenario):
+    """One layer for the model, one of chunk tasks, one per variable: the layers do not grow
+    with the chunks, and the tasks are a chunk task plus a lookup per variable for each chunk."""
+    graphs = {}
+    for chunks in (2, 8):
+        ds = risk.simulate(base_scenario, draws=chunks * 1024, seed=5, sampling="mc", chunk_size=1024, lazy=True)
+        graphs[chunks] = ds.__dask_graph__()
+    variables = len(ds.data_vars)
+    assert variables > 90
+    for chunks, graph in graphs.items():
+        assert len(graph.layers) == variables + 2, chunks
+        assert len(graph) == 1 + chunks * (1 + variables), chunks
+    chunk_layer = next(name for name in graphs[8].layers if name.startswith("risk-chunk-"))
+    assert len(graphs[8].layers[chunk_layer]) == 8
+
+
+def test_the_model_is_one_key_that_every_chunk_task_shares(base_scenario):
+    """The scenario and its base data are one key of the graph: a worker receives them once,
+    not with every chunk task."""
+    from risk.scale import _chunk, _model
+
+    ds = risk.simulate(base_scenario, draws=4 * 1024, seed=5, sampling="mc", chunk_size=1024, lazy=True)
+    graph = ds.__dask_graph__()
+    (model,) = [name for name in graph.layers if name.startswith("risk-model-")]
+    (spec,) = graph.layers[model].values()
+    assert spec[0] is _model and spec[1] is base_scenario
+    (chunks,) = [name for name in graph.layers if name.startswith("risk-chunk-")]
+    tasks = list(graph.layers[chunks].values())
+    assert len(tasks) == 4 and all(t[0] is _chunk and t[1] == model for t in tasks)
+    assert not any(isinstance(arg, risk.Scenario) for t in tasks for arg in t)
