@@ -383,13 +383,7 @@ def _run_dask(sc, draws, seed, sampling, out_file, dtype, scheduler, chunk_size,
     except (ScenarioError, DataError) as e:
         _fail(e)
     if scheduler is not None and scheduler.startswith("tcp://"):
-        from distributed import Client
-
-        try:
-            ctx = Client(scheduler, timeout="5s")
-        except OSError:
-            _fail(OptionError("--scheduler", scheduler, "no dask scheduler answered there within 5 s; start one "
-                                                        "(dask scheduler) or check the address"))
+        ctx = _dask_client(scheduler)
     elif scheduler == "processes":  # dask.distributed keeps a chunk's results on the worker that made them; dask's
         # multiprocessing scheduler would send them back and pickle them to a worker again for every variable
         import os
@@ -479,13 +473,7 @@ def _run_summary(scenario, draws, seed, sampling, out_file, dtype, set_, schedul
             chunk_size = 6 * BLOCK if lazy else BLOCK
     start = time.perf_counter()
     if scheduler is not None and scheduler.startswith("tcp://"):
-        from distributed import Client
-
-        try:
-            ctx = Client(scheduler, timeout="5s")
-        except OSError:
-            _fail(OptionError("--scheduler", scheduler, "no dask scheduler answered there within 5 s; start one "
-                                                        "(dask scheduler) or check the address"))
+        ctx = _dask_client(scheduler)
     elif lazy:
         import dask
 
@@ -750,6 +738,22 @@ _NEEDS_DRAWS = {
 }
 
 
+def _no_scheduler(address: str) -> OptionError:
+    """The refusal of a --scheduler address where no dask scheduler answers."""
+    return OptionError("--scheduler", address, "no dask scheduler answered there within 5 s; start one "
+                                               "(dask scheduler) or check the address")
+
+
+def _dask_client(address: str):
+    """A dask.distributed Client of the scheduler at ``address`` (tcp://host:port), or the refusal."""
+    from distributed import Client
+
+    try:
+        return Client(address, timeout="5s")
+    except OSError:
+        _fail(_no_scheduler(address))
+
+
 def _load_run(path: Path, summary_ok: bool = False, command: str = ""):
     """A saved run; a summary (risk run --summary) only where ``summary_ok``, else a refusal
     that names what the ``command`` needs the draws for."""
@@ -929,8 +933,7 @@ def sensitivity(
                 res = model_sobol(sc, [variable], n=draws, seed=seed, progress=sink, chunk_size=chunk_size,
                                   scheduler=scheduler)
             except OSError:
-                _fail(OptionError("--scheduler", scheduler, "no dask scheduler answered there within 5 s; start one "
-                                                            "(dask scheduler) or check the address"))
+                _fail(_no_scheduler(scheduler))
             ind = res.indices.sel(variable=variable, year=years)
             df = ind["ST"].to_pandas()
             conf = ind["ST_conf"].to_pandas()

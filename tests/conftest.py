@@ -9,6 +9,7 @@ import pytest
 
 import risk
 from risk.data import anchor_data, base_data
+from risk.progress import Sink
 from risk.scenario import read_yaml, scenario_from_dict
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -67,3 +68,22 @@ def variant(doc: dict, **changes) -> risk.Scenario:
     for key, value in changes.items():
         doc = set_path(doc, key.replace("__", "."), value)
     return scenario_from_dict(doc, source="<variant>", base_dir=SCENARIOS)
+
+
+class Recorder(Sink):
+    """A sink that keeps every call: ("phase", name, unit) and ("count", done, total)."""
+
+    def __init__(self):
+        self.events = []
+
+    def phase(self, name, unit="draws"):
+        self.events.append(("phase", name, unit))
+
+    def __call__(self, done, total):
+        self.events.append(("count", done, total))
+
+    def phases(self):
+        return [e[1] for e in self.events if e[0] == "phase"]
+
+    def counts(self):
+        return [(e[1], e[2]) for e in self.events if e[0] == "count"]

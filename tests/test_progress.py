@@ -17,28 +17,9 @@ from risk.progress import PREPARING, Sink, start
 from risk.report import build_report
 from risk.sensitivity import model_sobol, tornado, uncertain_parameters
 
-from conftest import BASE_FILE, SCENARIOS
+from conftest import BASE_FILE, SCENARIOS, Recorder
 
 runner = CliRunner()
-
-
-class Recorder(Sink):
-    """A sink that keeps every call: ("phase", name, unit) and ("count", done, total)."""
-
-    def __init__(self):
-        self.events = []
-
-    def phase(self, name, unit="draws"):
-        self.events.append(("phase", name, unit))
-
-    def __call__(self, done, total):
-        self.events.append(("count", done, total))
-
-    def phases(self):
-        return [e[1] for e in self.events if e[0] == "phase"]
-
-    def counts(self):
-        return [(e[1], e[2]) for e in self.events if e[0] == "count"]
 
 
 def _check_counts(counts, total):

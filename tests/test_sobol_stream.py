@@ -9,6 +9,8 @@ import pytest
 from risk.sensitivity import model_sobol, sobol_indices
 from risk.sobol import Moments, Partial, batch_edges, chunk_bounds, join, reduce_in_order
 
+from conftest import Recorder
+
 NAMES = ["x1", "x2", "x3"]
 OUTPUTS = ["nvda_gross_margin", "aws_operating_margin"]
 
@@ -185,23 +187,11 @@ def test_moments_merge_and_tree():
 
 
 def test_streamed_progress_counts_base_rows(base_scenario):
-    from risk.progress import Sink
-
-    class Recorder(Sink):
-        def __init__(self):
-            self.events = []
-
-        def phase(self, name, unit="draws"):
-            self.events.append(("phase", name, unit))
-
-        def __call__(self, done, total):
-            self.events.append((done, total))
-
     rec = Recorder()
     res = model_sobol(base_scenario, OUTPUTS[:1], n=256, seed=1, chunk_size=100, progress=rec)
     evaluations = res.indices.attrs["evaluations"]
     assert rec.events == [("phase", "sampling", "draws"), ("phase", f"model ({evaluations:,} evaluations, streamed)", "base rows"),
-                          (100, 256), (200, 256), (256, 256)]
+                          ("count", 100, 256), ("count", 200, 256), ("count", 256, 256)]
 
 
 def test_bad_streaming_options():
