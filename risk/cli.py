@@ -732,7 +732,6 @@ def _thresholds(items: list[str] | None) -> dict[str, float]:
 #: What each command that reads runs needs their draws for (a summary file holds none).
 _NEEDS_DRAWS = {
     "compare": "its differences of quantiles pair the runs' draws",
-    "report": "its charts (fan, densities, joint distribution), sensitivity and reverse-stress pages",
     "reverse-stress": "the draws inside the event",
     "update": "the draws it reweights",
 }
@@ -1246,7 +1245,7 @@ def backtest(
 
 @app.command()
 def report(
-    runs: list[Path] = typer.Argument(..., help="One or more saved runs (.nc or .zarr)."),
+    runs: list[Path] = typer.Argument(..., help="One or more saved runs (.nc or .zarr), or one summary (risk run --summary)."),
     out_file: Path = typer.Option(Path("report.pdf"), "--out", "-o", help="report.pdf or report.html."),
     event: str = typer.Option("nvda_gross_margin[2030] < 0.60", "--event", "-e", help="Tail event of the reverse-stress summary."),
     year: int = typer.Option(2030, "--year", help="Target year of the distribution and sensitivity charts."),
@@ -1262,14 +1261,16 @@ def report(
                                                    help="Scored points of `risk backtest` for the appendix "
                                                         "(skipped if the file is missing)."),
 ):
-    """Write the PDF (or HTML) report of one or more runs, and its numbers to an .xlsx workbook beside it.
+    """Write the PDF (or HTML) report of one or more runs, or of one summary, and its numbers to an .xlsx workbook beside it.
 
     With several runs it compares them: differences from the first with Monte Carlo errors,
     one colour per run in every chart, cumulative distributions, and for two runs whose
     scenarios differ by overrides a waterfall of what moved the median."""
     from .data import read_quarterly
     from .hindcast import hindcast as run_hindcast
-    from .report import REPORT_OUTPUTS, build_report, run_labels
+    from .io import RunFileError
+    from .report import MIXED_REFUSAL, REPORT_OUTPUTS, build_report, run_labels
+    from .summarise import SummaryError, is_summary
 
     _check_out(out_file, "file")
     if out_file.suffix.lower() in (".pdf", ".html"):
@@ -1282,9 +1283,16 @@ def report(
             _fail(OptionError("--label", list(label), str(e)))
     sink = _progress()
     sink.phase("loading")
-    loaded = [_load_run(r, command="report") for r in runs]
+    loaded = [_load_run(r, summary_ok=True) for r in runs]
+    summaries = [path for path, ds in zip(runs, loaded) if is_summary(ds)]
+    if summaries and len(runs) > 1:
+        _fail(RunFileError(summaries[0], MIXED_REFUSAL))
+    if summaries and "quarter" in loaded[0].dims:
+        _fail(RunFileError(summaries[0], "is a summary by quarter (risk run --summary --quarterly); a report reads figures "
+                                         "by year: summarise by year for the report"))
     for path, ds in zip(runs, loaded):
-        _require(ds, REPORT_OUTPUTS, path)
+        if not is_summary(ds):
+            _require(ds, REPORT_OUTPUTS, path)
     _check_years(loaded[0], [year], projected=True)
     hc = None
     if hindcast_scenario is not None and hindcast_scenario.is_file():
@@ -1317,6 +1325,8 @@ def report(
                      thresholds=thresholds, labels=label or None, backtest=bt, progress=sink)
     except ScenarioError as e:
         _fail(e)
+    except SummaryError as e:
+        _fail(OptionError(e.option, e.value, str(e)) if e.option else e)
     except ValueError as e:
         _fail(e)
     sink.end()

@@ -19,7 +19,7 @@ import xarray as xr
 
 from . import metrics
 
-__all__ = ["palette", "fan_chart", "distribution", "cdf_chart", "waterfall_chart", "tornado_chart", "joint", "to_svg", "label"]
+__all__ = ["palette", "FAN_PROBS", "fan_chart", "fan_figure", "fan_bands", "distribution", "cdf_chart", "waterfall_chart", "tornado_chart", "joint", "to_svg", "label"]
 
 
 def _figure(figsize: tuple[float, float]):
@@ -101,40 +101,74 @@ def _sample(ds: xr.Dataset, max_draws: int = 20_000, seed: int = 0) -> xr.Datase
     return out.drop_vars("weight") if "weight" in out else out
 
 
-def fan_chart(ds: xr.Dataset, variables: Sequence[str], probs=(0.05, 0.25, 0.5, 0.75, 0.95), by_scenario: bool = False,
+#: Quantiles of a fan chart: the 5-95% and 25-75% bands and the median.
+FAN_PROBS = (0.05, 0.25, 0.5, 0.75, 0.95)
+
+
+def fan_chart(ds: xr.Dataset, variables: Sequence[str], probs=FAN_PROBS, by_scenario: bool = False,
               colors: dict[str, str] | None = None, pooled: bool = True):
     """Quantile bands over the years, one panel per variable (median lines by scenario if asked).
 
     ``colors`` (:func:`palette`) colours each scenario's lines; with ``pooled=False`` each
     scenario (a run of a comparison) gets its own outer band and median instead of the pooled
-    bands.
+    bands. The bands are :func:`fan_bands` of the draws, drawn by :func:`fan_figure`.
     """
-    fig = _figure(figsize=(2.45 * len(variables), 2.7))
-    axes = fig.subplots(1, len(variables), squeeze=False)
     w = _weights(ds)
-    years = ds["year"].values
-    for ax, var in zip(axes[0], variables):
+    several = by_scenario and "scenario" in ds.coords and len(np.unique(ds["scenario"].values)) > 1
+    groups = _groups(ds) if several else []
+    panels = []
+    for var in variables:
         da = ds[var]
-        several = by_scenario and "scenario" in ds.coords and len(np.unique(ds["scenario"].values)) > 1
-        if pooled or not several:
-            q = _bands(da, probs, w)
+        panel = {"title": da.attrs.get("long_name", var), "ylabel": label(da), "percent": da.attrs.get("units") == "1",
+                 "bands": fan_bands(da, probs, w) if pooled or not several else None}
+        if pooled:
+            panel["medians"] = {name: part[var].median("draw").values for name, part in groups}
+        else:
+            panel["group_bands"] = {name: fan_bands(part[var], probs, _weights(part)) for name, part in groups}
+        panels.append(panel)
+    return fan_figure(ds["year"].values, panels, probs, colors)
+
+
+def fan_figure(years, panels: Sequence[dict], probs=FAN_PROBS, colors: dict[str, str] | None = None):
+    """Draw fan charts, one panel per dict of ``panels``, from quantiles already computed.
+
+    Parameters
+    ----------
+    years : array of int, shape (years,)
+    panels : sequence of dict
+        ``title``, ``ylabel``, ``percent`` (a fraction axis shown in percent), and any of
+        ``bands`` (array (len(probs), years): the pooled quantiles, in the variable's units),
+        ``medians`` ({name: array (years,)}: dashed median lines by scenario) and
+        ``group_bands`` ({name: array (len(probs), years)}: an outer band and median by scenario).
+    probs : sequence of float
+        Probabilities of the bands' rows, symmetric about the median (5 rows: two bands and the median).
+    colors : dict, optional
+        Colour by scenario name (:func:`palette`).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    fig = _figure(figsize=(2.45 * len(panels), 2.7))
+    axes = fig.subplots(1, len(panels), squeeze=False)
+    mid = len(probs) // 2
+    for ax, panel in zip(axes[0], panels):
+        q = panel.get("bands")
+        if q is not None:
             ax.fill_between(years, q[0], q[-1], color="#4C72B0", alpha=0.18, lw=0, label=f"P{100 * probs[0]:g}-P{100 * probs[-1]:g}")
             ax.fill_between(years, q[1], q[-2], color="#4C72B0", alpha=0.35, lw=0, label=f"P{100 * probs[1]:g}-P{100 * probs[-2]:g}")
-            ax.plot(years, q[len(probs) // 2], color="#1f3b73", lw=1.8, label="median")
-        if several:
-            for name, part in _groups(ds):
-                color = (colors or {}).get(name)
-                if pooled:
-                    ax.plot(years, part[var].median("draw").values, lw=0.9, ls="--", color=color, label=name)
-                else:
-                    q = _bands(part[var], probs, _weights(part))
-                    ax.fill_between(years, q[0], q[-1], color=color, alpha=0.15, lw=0)
-                    ax.plot(years, q[len(probs) // 2], lw=1.6, color=color, label=f"{name}: median, P{100 * probs[0]:g}-P{100 * probs[-1]:g}")
-        ax.set_title(da.attrs.get("long_name", var), fontsize=8)
+            ax.plot(years, q[mid], color="#1f3b73", lw=1.8, label="median")
+        for name, med in (panel.get("medians") or {}).items():
+            ax.plot(years, med, lw=0.9, ls="--", color=(colors or {}).get(name), label=name)
+        for name, gq in (panel.get("group_bands") or {}).items():
+            color = (colors or {}).get(name)
+            ax.fill_between(years, gq[0], gq[-1], color=color, alpha=0.15, lw=0)
+            ax.plot(years, gq[mid], lw=1.6, color=color, label=f"{name}: median, P{100 * probs[0]:g}-P{100 * probs[-1]:g}")
+        ax.set_title(panel["title"], fontsize=8)
         ax.set_xlabel("year", fontsize=7)
-        ax.set_ylabel(label(da), fontsize=7)
+        ax.set_ylabel(panel["ylabel"], fontsize=7)
         ax.tick_params(labelsize=6.5)
-        if da.attrs.get("units") == "1":
+        if panel.get("percent"):
             _percent(ax)
         ax.grid(alpha=0.3)
     fig.tight_layout()
@@ -142,8 +176,14 @@ def fan_chart(ds: xr.Dataset, variables: Sequence[str], probs=(0.05, 0.25, 0.5, 
     return fig
 
 
-def _bands(da: xr.DataArray, probs, w) -> np.ndarray:
-    """Quantiles ``probs`` of ``da`` by year (rows: probs), weighted by ``w`` if given."""
+def fan_bands(da: xr.DataArray, probs=FAN_PROBS, w=None) -> np.ndarray:
+    """Quantiles ``probs`` of the draws ``da`` (draw, year) by year, weighted by ``w`` if given.
+
+    Returns
+    -------
+    ndarray, shape (len(probs), years)
+        Rows by probability, in the variable's units (numpy's linear quantile, as :func:`risk.metrics.quantile`).
+    """
     if w is None:
         return np.quantile(da.transpose("draw", "year").values, probs, axis=0)
     return np.array([[metrics.quantile(da.sel(year=y).values, p, w).value for y in da["year"].values] for p in probs])

@@ -29,7 +29,7 @@ import xarray as xr
 
 from . import metrics
 
-__all__ = ["SERIES", "implied_year", "beside_model", "current_year", "naive_forecasts"]
+__all__ = ["SERIES", "implied_year", "beside_model", "beside", "current_year", "naive_forecasts"]
 
 
 @dataclass(frozen=True)
@@ -191,18 +191,41 @@ def beside_model(ds: xr.Dataset, quarterly: pd.DataFrame, year: int, as_of=None)
         the output), the ranks of the flat and growing figures in the run's distribution
         (``rank flat``, ``rank growing``: the weighted share of draws below, 0-1) and
         ``overlaps`` (True where the run's P10-P90 meets the range between the two figures);
-        outputs the run lacks are left out.
+        outputs the run lacks are left out (:func:`beside`).
     """
-    table = implied_year(quarterly, year, as_of)
-    table = table.loc[[o for o in table.index if o in ds]]
     weights = ds["weight"].values if "weight" in ds else None
-    stats = []
-    for output, row in table.iterrows():
+
+    def model(output):
         x = ds[output].sel(year=year).values.astype(float)
         p10, p50, p90 = (e.value for e in metrics.quantiles(x, [0.1, 0.5, 0.9], weights))
+        return (p10, p50, p90), lambda v: metrics.prob_below(x, v, weights).value
+
+    table = implied_year(quarterly, year, as_of)
+    return beside(table.loc[[o for o in table.index if o in ds]], model)
+
+
+def beside(table: pd.DataFrame, model) -> pd.DataFrame:
+    """A table of :func:`implied_year` beside a model's distribution of each of its outputs.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Rows of :func:`implied_year` (outputs the model has).
+    model : callable
+        ``model(output)`` gives ``((P10, P50, P90), rank)``: the percentiles (units of the output)
+        and ``rank(value)``, the share of the distribution below ``value`` (0-1).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``table`` joined with ``P10``, ``P50``, ``P90``, ``rank flat``, ``rank growing`` and
+        ``overlaps`` (as :func:`beside_model`).
+    """
+    stats = []
+    for output, row in table.iterrows():
+        (p10, p50, p90), rank = model(output)
         lo, hi = sorted((row["flat"], row["growing"]))
-        stats.append((p10, p50, p90, metrics.prob_below(x, row["flat"], weights).value,
-                      metrics.prob_below(x, row["growing"], weights).value, bool(lo <= p90 and p10 <= hi)))
+        stats.append((p10, p50, p90, rank(row["flat"]), rank(row["growing"]), bool(lo <= p90 and p10 <= hi)))
     extra = pd.DataFrame(stats, index=table.index, columns=["P10", "P50", "P90", "rank flat", "rank growing", "overlaps"])
     return table.join(extra)
 

@@ -53,7 +53,7 @@ from .scenario import Scenario
 
 __all__ = ["BINS", "DEFAULT_LEVELS", "DEFAULT_PROBS", "DEFAULT_SUMMARY_THRESHOLDS", "KIND", "Plan", "Partial",
            "summarise", "summarise_chunk", "summary_figures", "parse_threshold", "save_summary", "load_summary",
-           "is_summary_file", "SummaryError"]
+           "is_summary_file", "SummaryError", "is_summary", "summary_scenario", "summary_quantiles", "summary_rank"]
 
 #: Histogram bins per output and period between the range's ends (plus an underflow and an overflow bin).
 BINS = 4096
@@ -779,6 +779,62 @@ def load_summary(path: str | Path):
             return ds.load()
     except (OSError, ValueError) as e:
         raise RunFileError(path, f"cannot be read as a summary ({e})") from None
+
+
+def is_summary(ds) -> bool:
+    """Whether a loaded Dataset is a summary (:func:`summarise`, :func:`load_summary`), not a run of draws."""
+    return ds.attrs.get("kind") == KIND
+
+
+def summary_scenario(ds) -> str:
+    """The scenario a summary's figures are read for by default: ``pooled`` for a scenario set, else its one scenario."""
+    return ds.attrs.get("pooled") or str(ds["scenario"].values[0])
+
+
+def summary_quantiles(ds, variable: str, probs: Sequence[float], scenario: str | None = None):
+    """Quantiles ``probs`` of ``variable`` by year (or quarter) from a summary.
+
+    Returns
+    -------
+    value, se, bound : ndarray, shape (len(probs), periods)
+        The quantiles, their Monte Carlo standard errors, and bounds: the quantile of the
+        summarised draws lies within value ± bound (units of the output).
+
+    Raises
+    ------
+    SummaryError
+        For a quantile the summary does not hold, naming those it holds.
+    """
+    stats = [str(s) for s in ds["statistic"].values]
+    wanted = [f"P{100 * p:g}" for p in probs]
+    missing = [w for w in wanted if w not in stats]
+    if missing:
+        held = [s for s in stats if s[0] == "P" and s[1:2].isdigit()]
+        raise SummaryError(f"the summary holds the quantiles {', '.join(held)}, not {', '.join(missing)}: summarise "
+                           "with them or use a full run")
+    cell = ds.sel(scenario=scenario or summary_scenario(ds), variable=variable, statistic=wanted)
+    return tuple(np.asarray(cell[k].values, dtype=float) for k in ("value", "se", "bound"))
+
+
+def summary_rank(ds, variable: str, period, x: float, scenario: str | None = None) -> float:
+    """The share of the summarised draws of ``variable`` in ``period`` below ``x`` (0-1), read
+    from the summary's quantiles (linear between them, from 0 at the minimum to 1 at the
+    maximum): approximate, to within the spacing of the quantiles it holds."""
+    dim = "quarter" if "quarter" in ds.dims else "year"
+    cell = ds.sel(scenario=scenario or summary_scenario(ds), variable=variable, **{dim: period})["value"]
+    points = [(0.0, float(cell.sel(statistic="min")))]
+    points += [(float(s[1:]) / 100, float(cell.sel(statistic=s))) for s in map(str, ds["statistic"].values)
+               if s[0] == "P" and s[1:2].isdigit()]
+    points.append((1.0, float(cell.sel(statistic="max"))))
+    points.sort()
+    probs, values = np.array([p for p, _ in points]), np.maximum.accumulate([v for _, v in points])
+    values, first = np.unique(values, return_index=True)  # a point mass: the share below it is its first probability
+    probs = probs[first]
+    if x <= values[0]:
+        return 0.0
+    if x > values[-1]:
+        return 1.0
+    return float(np.interp(x, values, probs))
 
 
 def summary_table(ds, names: Sequence[str], years=None, level: float = 0.95, thresholds: dict | None = None,

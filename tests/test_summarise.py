@@ -215,8 +215,8 @@ def test_the_command_line(tmp_path):
     assert r.exit_code == 2 and "--threshold: the summary counts nvda_gross_margin below 0.45, 0.5, 0.6, 0.65, not 0.42" in r.output
     r = runner.invoke(app, ["compare", str(out), str(out)])
     assert r.exit_code == 2 and "is a summary (risk run --summary): it holds no draws, and risk compare needs them" in r.output
-    r = runner.invoke(app, ["report", str(out), "--out", str(tmp_path / "r.pdf")])
-    assert r.exit_code == 2 and "risk report needs them for its charts" in r.output and not (tmp_path / "r.pdf").exists()
+    r = runner.invoke(app, ["report", str(out), str(out), "--out", str(tmp_path / "r.pdf")])
+    assert r.exit_code == 2 and "cannot be reported together with other runs" in r.output and not (tmp_path / "r.pdf").exists()
 
 
 @pytest.mark.parametrize("args, words", [
