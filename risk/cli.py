@@ -355,17 +355,13 @@ def _run_dask(sc, draws, seed, sampling, out_file, dtype, scheduler, chunk_size,
 
     from .mixture import ScenarioSet
     from .sampling import BLOCK
-    from .scale import check_memory, chunk_for_memory, parse_memory
+    from .scale import check_memory, chunk_for_memory
     from .simulate import simulate
     from .summary import KEY_MARGINS, quantile_table, summary_years
 
     sizing = max((m.scenario for m in sc.members), key=lambda m: m.steps) if isinstance(sc, ScenarioSet) else sc
-    try:
-        budget = parse_memory(memory) if memory is not None else None
-    except ValueError as e:
-        _fail(e)
-    if scheduler is not None and not (scheduler in ("threads", "processes", "synchronous") or scheduler.startswith("tcp://")):
-        _fail(OptionError("--scheduler", scheduler, "must be threads, processes, synchronous or tcp://host:port"))
+    budget = _memory_budget(memory)
+    _check_scheduler(scheduler)
     if scheduler == "processes" and out_file is not None and out_file.suffix != ".zarr":
         _fail(OptionError("--scheduler", scheduler, "with processes the run streams to Zarr only (several processes cannot "
                                                     "write one NetCDF file): use --out RUN.zarr, or --scheduler threads for NetCDF"))
@@ -430,7 +426,7 @@ def _run_summary(scenario, draws, seed, sampling, out_file, dtype, set_, schedul
     import contextlib
 
     from .sampling import BLOCK
-    from .scale import chunk_for_memory, parse_memory
+    from .scale import chunk_for_memory
     from .summarise import DEFAULT_LEVELS, DEFAULT_SUMMARY_THRESHOLDS, SummaryError, parse_threshold, save_summary, summarise
 
     if not summary:
@@ -454,15 +450,11 @@ def _run_summary(scenario, draws, seed, sampling, out_file, dtype, set_, schedul
     bad = [x for x in levels if not 0 < x < 1]
     if bad:
         _fail(OptionError("--level", bad[0], "must be in (0, 1), for example 0.95"))
-    if scheduler is not None and not (scheduler in ("threads", "processes", "synchronous") or scheduler.startswith("tcp://")):
-        _fail(OptionError("--scheduler", scheduler, "must be threads, processes, synchronous or tcp://host:port"))
+    _check_scheduler(scheduler)
     if chunk_size is not None and (chunk_size < BLOCK or chunk_size % BLOCK):
         _fail(OptionError("--chunk-size", chunk_size, f"a summary is reduced in whole blocks of {BLOCK:,} draws of random "
                                                       f"numbers: give a multiple of {BLOCK:,}"))
-    try:
-        budget = parse_memory(memory) if memory is not None else None
-    except ValueError as e:
-        _fail(OptionError("--memory", memory, str(e)))
+    budget = _memory_budget(memory)
     sc = _scenario(scenario, set_)
     lazy = scheduler is not None or memory is not None
     if chunk_size is None:
@@ -737,6 +729,22 @@ _NEEDS_DRAWS = {
 }
 
 
+def _check_scheduler(scheduler: str | None) -> None:
+    """Refuse a --scheduler that is none of threads, processes, synchronous or tcp://host:port (None: no dask)."""
+    if scheduler is not None and not (scheduler in ("threads", "processes", "synchronous") or scheduler.startswith("tcp://")):
+        _fail(OptionError("--scheduler", scheduler, "must be threads, processes, synchronous or tcp://host:port"))
+
+
+def _memory_budget(memory: str | None) -> int | None:
+    """Bytes of a --memory budget such as 4GB (None: no budget), or the refusal naming the option."""
+    from .scale import parse_memory
+
+    try:
+        return parse_memory(memory) if memory is not None else None
+    except ValueError as e:
+        _fail(OptionError("--memory", memory, str(e)))
+
+
 def _no_scheduler(address: str) -> OptionError:
     """The refusal of a --scheduler address where no dask scheduler answers."""
     return OptionError("--scheduler", address, "no dask scheduler answered there within 5 s; start one "
@@ -898,8 +906,7 @@ def sensitivity(
     if method != "sobol" and (scheduler is not None or chunk_size is not None):
         _fail(OptionError("--scheduler" if scheduler is not None else "--chunk-size", scheduler or chunk_size,
                           "streams a Sobol design: only with --method sobol"))
-    if scheduler is not None and not (scheduler in ("threads", "processes", "synchronous") or scheduler.startswith("tcp://")):
-        _fail(OptionError("--scheduler", scheduler, "must be threads, processes, synchronous or tcp://host:port"))
+    _check_scheduler(scheduler)
     if chunk_size is not None and chunk_size < 1:
         _fail(OptionError("--chunk-size", chunk_size, "must be at least 1 (base rows of the Sobol design a chunk)"))
     fmt = _export_format(fmt, output)
